@@ -1,0 +1,114 @@
+"""durableflows: durable workflows for Django, on the Celery and Redis you already run.
+
+Import everything from here: ``import durableflows as df``. The client calls
+(``df.start``, ``df.get_handle``, ``df.schedule``) need Django to be set up and
+are loaded on first use, so this module imports cleanly from ``settings.py``
+and from the pure runtime.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .activity_context import ActivityInfo, activity_info, heartbeat
+from .errors import (
+    ActivityCancelled,
+    ActivityError,
+    ChildWorkflowError,
+    DurableFlowsError,
+    NonDeterminismError,
+    NonRetryableError,
+    QueryNotFound,
+    SerializationError,
+    UnknownWorkflowError,
+    WorkflowAlreadyExists,
+    WorkflowFailed,
+    WorkflowNotFound,
+)
+from .options import ActivityOptions, RetryPolicy
+from .registry import activity, workflow
+from .runtime.api import (
+    ChildWorkflowHandle,
+    continue_as_new,
+    execute_activity,
+    execute_child_workflow,
+    info,
+    logger,
+    now,
+    patched,
+    random,
+    set_query_handler,
+    set_signal_handler,
+    set_var,
+    side_effect,
+    signal_workflow,
+    sleep,
+    start_child_workflow,
+    uuid4,
+    wait_condition,
+    wait_signal,
+)
+from .runtime.events import Event, EventType
+from .runtime.execution import WorkflowInfo
+from .runtime.saga import Saga
+from .status import Status
+
+_CLIENT_NAMES = ("start", "astart", "get_handle", "aget_handle", "WorkflowHandle")
+
+__all__ = [
+    "ActivityCancelled",
+    "ActivityError",
+    "ActivityInfo",
+    "ActivityOptions",
+    "ChildWorkflowError",
+    "ChildWorkflowHandle",
+    "DurableFlowsError",
+    "Event",
+    "EventType",
+    "NonDeterminismError",
+    "NonRetryableError",
+    "QueryNotFound",
+    "RetryPolicy",
+    "Saga",
+    "SerializationError",
+    "Status",
+    "UnknownWorkflowError",
+    "WorkflowAlreadyExists",
+    "WorkflowFailed",
+    "WorkflowHandle",
+    "WorkflowInfo",
+    "WorkflowNotFound",
+    "activity",
+    "activity_info",
+    "aget_handle",
+    "astart",
+    "continue_as_new",
+    "execute_activity",
+    "execute_child_workflow",
+    "get_handle",
+    "heartbeat",
+    "info",
+    "logger",
+    "now",
+    "patched",
+    "random",
+    "set_query_handler",
+    "set_signal_handler",
+    "set_var",
+    "side_effect",
+    "signal_workflow",
+    "sleep",
+    "start",
+    "start_child_workflow",
+    "uuid4",
+    "wait_condition",
+    "wait_signal",
+    "workflow",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CLIENT_NAMES:
+        from . import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'durableflows' has no attribute {name!r}")

@@ -1,0 +1,38 @@
+"""System checks that catch misconfiguration at startup."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+
+from .conf import DEFAULTS
+
+
+@checks.register()
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    errors: list[checks.CheckMessage] = []
+    user = getattr(settings, "DURABLEFLOWS", {})
+    if not isinstance(user, dict):
+        return [checks.Error("DURABLEFLOWS must be a dict", id="durableflows.E001")]
+    for key in sorted(set(user) - set(DEFAULTS)):
+        errors.append(
+            checks.Error(
+                f"unknown DURABLEFLOWS setting {key!r}",
+                hint=f"known settings: {', '.join(sorted(DEFAULTS))}",
+                id="durableflows.E002",
+            )
+        )
+    for key in ("HOUSEKEEPING_INTERVAL", "REDELIVERY_TIMEOUT", "STUCK_RETRY_INTERVAL"):
+        value = user.get(key, DEFAULTS[key])
+        if not isinstance(value, (int, float)) or value <= 0:
+            errors.append(checks.Error(f"DURABLEFLOWS[{key!r}] must be a positive number", id="durableflows.E003"))
+    if not getattr(settings, "CELERY_BROKER_URL", None) and not getattr(settings, "BROKER_URL", None):
+        errors.append(
+            checks.Warning(
+                "no Celery broker is configured",
+                hint="set CELERY_BROKER_URL (e.g. redis://localhost:6379/0) and use namespace='CELERY' in celery.py",
+                id="durableflows.W001",
+            )
+        )
+    return errors

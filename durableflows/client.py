@@ -1,0 +1,291 @@
+"""Starting and operating workflows: ``df.start``, ``df.get_handle`` and ``WorkflowHandle``.
+
+Everything here writes in the caller's transaction: inside ``transaction.atomic()``
+a start, signal or cancel exists only if that transaction commits.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.db import IntegrityError, models, transaction
+
+from . import registry, serialization, storage
+from .conf import df_settings
+from .engine import closing
+from .errors import WorkflowAlreadyExists, WorkflowFailed, WorkflowNotFound
+from .models import ActivityTask, Timer, WorkflowRun
+from .options import Duration, to_seconds
+from .runtime import Event, EventType, WorkflowExecution
+from .status import Status
+
+ID_CONFLICT_POLICIES = ("fail", "use_existing", "terminate_existing")
+
+
+def start(
+    workflow: str | Callable[..., Any],
+    *args: Any,
+    id: str | None = None,
+    id_conflict: str = "fail",
+    start_delay: Duration | None = None,
+    queue: str | None = None,
+    subject: models.Model | None = None,
+) -> WorkflowHandle:
+    """Start a workflow run and return its handle; raises before storing anything on bad input."""
+    definition = registry.get_workflow(workflow)
+    encoded = serialization.check(
+        list(args), what=f"arguments of workflow {definition.name!r}", limit=df_settings.MAX_PAYLOAD_BYTES
+    )
+    if id_conflict not in ID_CONFLICT_POLICIES:
+        raise ValueError(f"id_conflict must be one of {', '.join(ID_CONFLICT_POLICIES)}, not {id_conflict!r}")
+    if id is not None and (not isinstance(id, str) or not id or len(id) > 255):
+        raise ValueError("id must be a non-empty string of at most 255 characters")
+    if queue is not None and not isinstance(queue, str):
+        raise TypeError("queue must be a string")
+    delay = to_seconds(start_delay, name="start_delay") or 0
+    workflow_id = id or str(uuid.uuid4())
+    with transaction.atomic():
+        existing = storage.open_run(workflow_id, lock=True)
+        if existing is not None:
+            if id_conflict == "fail":
+                raise WorkflowAlreadyExists(workflow_id, str(existing.run_id))
+            if id_conflict == "use_existing":
+                return WorkflowHandle(workflow_id, existing.run_id)
+            closing.terminate_run(existing, "replaced by a new run (id_conflict='terminate_existing')")
+        try:
+            with transaction.atomic():
+                run = storage.create_run(
+                    definition.name,
+                    encoded,
+                    workflow_id=workflow_id,
+                    start_at=storage.now() + timedelta(seconds=delay),
+                    queue=queue,
+                    subject=subject,
+                )
+        except IntegrityError:  # another caller opened a run with this id between our check and insert
+            if id_conflict == "use_existing" and (raced := storage.open_run(workflow_id)) is not None:
+                return WorkflowHandle(workflow_id, raced.run_id)
+            raise WorkflowAlreadyExists(workflow_id) from None
+    return WorkflowHandle(workflow_id, run.run_id)
+
+
+def get_handle(workflow_id: str, run_id: str | uuid.UUID | None = None) -> WorkflowHandle:
+    """A handle on the latest run of ``workflow_id`` (or on ``run_id``); ``df.WorkflowNotFound`` if none."""
+    handle = WorkflowHandle(workflow_id, run_id)
+    handle._run()
+    return handle
+
+
+async def astart(workflow: str | Callable[..., Any], *args: Any, **options: Any) -> WorkflowHandle:
+    return await sync_to_async(start)(workflow, *args, **options)
+
+
+async def aget_handle(workflow_id: str, run_id: str | uuid.UUID | None = None) -> WorkflowHandle:
+    return await sync_to_async(get_handle)(workflow_id, run_id)
+
+
+class WorkflowHandle:
+    """Operate one workflow id (its latest run) or one specific run. Every read goes to the database."""
+
+    def __init__(self, workflow_id: str, run_id: str | uuid.UUID | None = None) -> None:
+        self.workflow_id = workflow_id
+        self._run_id = _parse_run_id(run_id) if run_id is not None else None
+        self._pinned = run_id is not None
+
+    def __repr__(self) -> str:
+        return f"<WorkflowHandle {self.workflow_id!r} run={self._run_id}>"
+
+    @property
+    def run_id(self) -> str:
+        return str(self._run().run_id)
+
+    @property
+    def status(self) -> Status:
+        return Status(self._run().status)
+
+    # -- reading ---------------------------------------------------------------------
+    def result(self, timeout: Duration | None = None) -> Any:
+        """Wait for the run to close and return its result; follows continue-as-new.
+
+        Raises ``df.WorkflowFailed`` unless it completed, ``TimeoutError`` after ``timeout``.
+        """
+        deadline = _deadline(timeout)
+        pause = 0.005
+        while True:
+            done, value = self._poll_result()
+            if done:
+                return value
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"workflow {self.workflow_id!r} did not finish within {timeout}")
+            time.sleep(pause)
+            pause = min(pause * 1.5, 0.25)
+
+    def _poll_result(self) -> tuple[bool, Any]:
+        run = self._run()
+        while run.status == Status.CONTINUED_AS_NEW:
+            successor = WorkflowRun.objects.filter(continued_from=run).first()
+            if successor is None:
+                return False, None
+            run = successor
+        if run.is_open:
+            return False, None
+        if run.status == Status.COMPLETED:
+            definition = registry.workflows().get(run.workflow_name)
+            return True, serialization.decode(run.result, serialization.return_hint(definition.fn if definition else None))
+        error = run.error or {}
+        raise WorkflowFailed(run.status, error.get("type", ""), error.get("message", ""), workflow_id=run.workflow_id)
+
+    def history(self) -> list[Event]:
+        """The events of this handle's run, in order."""
+        return storage.load_history(self._run().run_id)
+
+    def vars(self) -> dict[str, Any]:
+        """The run's ``df.set_var`` values, read without replay."""
+        return {name: serialization.decode(value) for name, value in (self._run().vars or {}).items()}
+
+    def query(self, name: str, *args: Any) -> Any:
+        """Answer a query by replaying the run's history in this process."""
+        encoded = serialization.check(list(args), what=f"arguments of query {name!r}")
+        run = self._run()
+        definition = registry.get_workflow(run.workflow_name)
+        execution = WorkflowExecution(definition.fn, suggest_continue_as_new_after=df_settings.SUGGEST_CONTINUE_AS_NEW_AFTER)
+        history = storage.load_history(run.run_id)
+        if run.status == Status.PENDING:
+            execution.apply(history[0].type, history[0].data, history[0].timestamp)
+        else:
+            execution.replay(history)
+        result = execution.query(name, serialization.decode(encoded))
+        return serialization.decode(serialization.check(result, what=f"answer of query {name!r}"))
+
+    def describe(self) -> dict[str, Any]:
+        """Status, timestamps, pending activities and timers, and the stuck task error, if any."""
+        run = self._run()
+        activities = ActivityTask.objects.filter(
+            run=run, state__in=(ActivityTask.State.SCHEDULED, ActivityTask.State.STARTED)
+        )
+        return {
+            "workflow_id": run.workflow_id,
+            "run_id": str(run.run_id),
+            "workflow_name": run.workflow_name,
+            "status": run.status,
+            "created_at": run.created_at,
+            "started_at": run.started_at,
+            "closed_at": run.closed_at,
+            "history_length": run.history_length,
+            "result": run.result,
+            "error": run.error,
+            "stuck_error": run.task_error or None,
+            "parent_workflow_id": run.parent.workflow_id if run.parent_id else None,
+            "pending_activities": [
+                {
+                    "activity_id": task.activity_id,
+                    "name": task.name,
+                    "state": task.state,
+                    "attempt": task.attempt,
+                    "next_attempt_at": task.due_at if task.state == ActivityTask.State.SCHEDULED else None,
+                    "last_error": task.last_error,
+                    "last_heartbeat_at": task.heartbeat_at,
+                    "heartbeat_details": task.heartbeat_details,
+                    "cancel_requested": task.cancel_requested,
+                }
+                for task in activities
+            ],
+            "pending_timers": [
+                {"timer_id": timer.timer_id, "fire_at": timer.fire_at} for timer in Timer.objects.filter(run=run)
+            ],
+            "children": [
+                {"workflow_id": c.workflow_id, "run_id": str(c.run_id), "status": c.status}
+                for c in WorkflowRun.objects.filter(parent=run)
+            ],
+        }
+
+    # -- acting ------------------------------------------------------------------------
+    def signal(self, name: str, payload: Any = None) -> None:
+        """Deliver a signal to the open run; ``df.WorkflowNotFound`` if there is none."""
+        if not isinstance(name, str) or not name:
+            raise ValueError("signal names are non-empty strings")
+        encoded = serialization.check(payload, what=f"payload of signal {name!r}", limit=df_settings.MAX_PAYLOAD_BYTES)
+        storage.add_fact(self._open_run(), EventType.SIGNAL_RECEIVED, {"name": name, "payload": encoded})
+
+    def cancel(self, reason: str | None = None) -> None:
+        """Ask the run to cancel: ``asyncio.CancelledError`` is raised in it at its current await."""
+        storage.add_fact(self._open_run(), EventType.CANCEL_REQUESTED, {"reason": reason or ""})
+
+    def terminate(self, reason: str | None = None) -> None:
+        """End the run at once, running no more of its code."""
+        closing.terminate_run(self._open_run(), reason or "terminated")
+
+    # -- async twins ---------------------------------------------------------------------
+    async def aresult(self, timeout: Duration | None = None) -> Any:
+        deadline = _deadline(timeout)
+        pause = 0.005
+        while True:
+            done, value = await sync_to_async(self._poll_result)()
+            if done:
+                return value
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"workflow {self.workflow_id!r} did not finish within {timeout}")
+            await asyncio.sleep(pause)
+            pause = min(pause * 1.5, 0.25)
+
+    async def astatus(self) -> Status:
+        return await sync_to_async(lambda: self.status)()
+
+    async def asignal(self, name: str, payload: Any = None) -> None:
+        await sync_to_async(self.signal)(name, payload)
+
+    async def aquery(self, name: str, *args: Any) -> Any:
+        return await sync_to_async(self.query)(name, *args)
+
+    async def acancel(self, reason: str | None = None) -> None:
+        await sync_to_async(self.cancel)(reason)
+
+    async def aterminate(self, reason: str | None = None) -> None:
+        await sync_to_async(self.terminate)(reason)
+
+    async def ahistory(self) -> list[Event]:
+        return await sync_to_async(self.history)()
+
+    async def avars(self) -> dict[str, Any]:
+        return await sync_to_async(self.vars)()
+
+    async def adescribe(self) -> dict[str, Any]:
+        return await sync_to_async(self.describe)()
+
+    # -- internals -----------------------------------------------------------------------
+    def _run(self) -> WorkflowRun:
+        qs = WorkflowRun.objects.select_related("parent")
+        run = qs.filter(pk=self._run_id).first() if self._pinned else storage.latest_run(self.workflow_id)
+        if run is None or run.workflow_id != self.workflow_id:
+            detail = f" run {self._run_id}" if self._pinned else ""
+            raise WorkflowNotFound(f"no workflow {self.workflow_id!r}{detail}")
+        if not self._pinned:
+            self._run_id = run.run_id
+        return run
+
+    def _open_run(self) -> WorkflowRun:
+        run = self._run()
+        if not run.is_open:
+            raise WorkflowNotFound(f"workflow {self.workflow_id!r} has no open run (its last run is {run.status})")
+        return run
+
+
+def _parse_run_id(run_id: str | uuid.UUID) -> uuid.UUID:
+    try:
+        return run_id if isinstance(run_id, uuid.UUID) else uuid.UUID(str(run_id))
+    except ValueError:
+        raise WorkflowNotFound(f"{run_id!r} is not a run id") from None
+
+
+def _deadline(timeout: Duration | None) -> float | None:
+    seconds = to_seconds(timeout, name="timeout")
+    return None if seconds is None else time.monotonic() + seconds
+
+
+def _timestamp(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

@@ -1,0 +1,177 @@
+"""Activity attempts: claim with a conditional update, run, and settle only if the claim still holds.
+
+A duplicate delivery finds the attempt already claimed and does nothing; a
+late result from an attempt that timed out finds it settled and is dropped.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import traceback
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+
+from .. import registry, serialization, storage
+from ..activity_context import ActivityInfo, current_activity
+from ..conf import df_settings
+from ..errors import ActivityCancelled, NonRetryableError
+from ..models import ActivityTask
+from ..options import ActivityOptions
+from ..runtime import EventType
+from . import doorbell
+
+log = logging.getLogger("durableflows.activities")
+State = ActivityTask.State
+
+
+@dataclasses.dataclass(frozen=True)
+class Failure:
+    type: str
+    message: str
+    traceback: str = ""
+    retryable: bool = True
+
+    @classmethod
+    def from_exception(cls, exc: BaseException) -> Failure:
+        formatted = "".join(traceback.format_exception(exc))
+        if isinstance(exc, NonRetryableError):
+            return cls(exc.type, exc.message, formatted, retryable=False)
+        return cls(type(exc).__name__, str(exc), formatted)
+
+
+def execute(task_pk: int, attempt: int, *, ring_workflow: bool = True) -> Any:
+    """Run one attempt if it can be claimed; returns the run id when the attempt settled the activity."""
+    now = storage.now()
+    task = ActivityTask.objects.select_related("run").filter(pk=task_pk).first()
+    if task is None or task.attempt != attempt or task.state != State.SCHEDULED or task.due_at > now:
+        return None
+    options = ActivityOptions.from_json(task.options)
+    deadline = now + timedelta(seconds=options.start_to_close_timeout)
+    if options.heartbeat_timeout:
+        deadline = min(deadline, now + timedelta(seconds=options.heartbeat_timeout))
+    claimed = ActivityTask.objects.filter(pk=task_pk, attempt=attempt, state=State.SCHEDULED, cancel_requested=False).update(
+        state=State.STARTED, started_at=now, deadline=deadline
+    )
+    if not claimed:
+        return None
+    task.started_at = now
+    context = _AttemptContext(task, options)
+    token = current_activity.set(context)
+    try:
+        definition = registry.get_activity(task.name)
+        args, _ = serialization.decode_arguments(definition.fn, task.args)
+        result = definition.fn(*args)
+        if asyncio.iscoroutine(result):
+            result = asyncio.run(result)
+        encoded = serialization.check(result, what=f"result of activity {task.name!r}", limit=df_settings.MAX_PAYLOAD_BYTES)
+    except Exception as exc:  # noqa: BLE001 - every failure of user code is recorded
+        return settle_failure(task, attempt, Failure.from_exception(exc), ring_workflow=ring_workflow)
+    finally:
+        current_activity.reset(token)
+    return settle_success(task, attempt, encoded, ring_workflow=ring_workflow)
+
+
+def settle_success(task: ActivityTask, attempt: int, result: Any, *, ring_workflow: bool = True) -> Any:
+    now = storage.now()
+    with transaction.atomic():
+        done = ActivityTask.objects.filter(pk=task.pk, attempt=attempt, state=State.STARTED).update(
+            state=State.COMPLETED, closed_at=now
+        )
+        if not done:
+            log.info("dropping a late result of %s: the attempt no longer holds", task)
+            return None
+        storage.add_fact(
+            task.run,
+            EventType.ACTIVITY_COMPLETED,
+            {"activity_id": task.activity_id, "result": result, "started": _started(task, attempt)},
+            ring=ring_workflow,
+        )
+    return task.run_id
+
+
+def settle_failure(
+    task: ActivityTask, attempt: int, failure: Failure, *, timed_out: bool = False, ring_workflow: bool = True
+) -> Any:
+    """Schedule the next attempt per the retry policy, or fail the activity for good."""
+    now = storage.now()
+    options = ActivityOptions.from_json(task.options)
+    delay = options.retry.next_delay(attempt, failure.type) if failure.retryable else None
+    if delay is not None and task.expires_at is not None and now + timedelta(seconds=delay) >= task.expires_at:
+        delay = None
+    error = {"type": failure.type, "message": failure.message, "traceback": failure.traceback, "attempt": attempt}
+    with transaction.atomic():
+        attempt_holds = ActivityTask.objects.filter(pk=task.pk, attempt=attempt, state__in=(State.STARTED, State.SCHEDULED))
+        if delay is not None:
+            due = now + timedelta(seconds=delay)
+            countdown = delay <= df_settings.MAX_COUNTDOWN
+            retried = attempt_holds.update(
+                state=State.SCHEDULED,
+                attempt=attempt + 1,
+                due_at=due,
+                dispatched_at=due if countdown else None,
+                started_at=None,
+                deadline=None,
+                last_error=error,
+            )
+            if retried and countdown:
+                doorbell.ring_activity(task.pk, attempt + 1, queue=task.queue or None, countdown=delay)
+            return None
+        final_state = State.TIMED_OUT if timed_out else State.FAILED
+        if not attempt_holds.update(state=final_state, closed_at=now, last_error=error):
+            return None
+        storage.add_fact(
+            task.run,
+            EventType.ACTIVITY_TIMED_OUT if timed_out else EventType.ACTIVITY_FAILED,
+            {
+                "activity_id": task.activity_id,
+                "name": task.name,
+                "type": failure.type,
+                "message": failure.message,
+                "attempts": attempt,
+                **({"started": _started(task, attempt)} if task.started_at else {}),
+            },
+            ring=ring_workflow,
+        )
+    return task.run_id
+
+
+def _started(task: ActivityTask, attempt: int) -> dict[str, Any]:
+    return {"attempt": attempt, "started_at": task.started_at.isoformat() if task.started_at else None}
+
+
+class _AttemptContext:
+    """Backs ``df.heartbeat()`` and ``df.activity_info()`` for one running attempt."""
+
+    def __init__(self, task: ActivityTask, options: ActivityOptions) -> None:
+        self._task = task
+        self._options = options
+        self._last: datetime | None = None
+        self.info = ActivityInfo(
+            workflow_id=task.run.workflow_id,
+            run_id=str(task.run_id),
+            activity_id=task.activity_id,
+            activity_name=task.name,
+            attempt=task.attempt,
+            heartbeat_details=serialization.decode(task.heartbeat_details),
+        )
+
+    def heartbeat(self, details: Any = None) -> None:
+        now = storage.now()
+        timeout = self._options.heartbeat_timeout
+        throttle = timedelta(seconds=(timeout * 0.5) if timeout else 10.0)
+        if self._last is not None and now - self._last < throttle:
+            return
+        encoded = serialization.check(details, what="heartbeat details", limit=df_settings.MAX_PAYLOAD_BYTES)
+        update: dict[str, Any] = {"heartbeat_at": now, "heartbeat_details": encoded}
+        if timeout:
+            hard_deadline = self._task.started_at + timedelta(seconds=self._options.start_to_close_timeout)
+            update["deadline"] = min(hard_deadline, now + timedelta(seconds=timeout))
+        alive = ActivityTask.objects.filter(
+            pk=self._task.pk, attempt=self._task.attempt, state=State.STARTED, cancel_requested=False
+        ).update(**update)
+        self._last = now
+        if not alive:
+            raise ActivityCancelled(f"activity {self._task.name!r} was cancelled or timed out")

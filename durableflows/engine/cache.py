@@ -1,0 +1,45 @@
+"""Suspended executions kept per worker process, so a warm worker applies only new events."""
+from __future__ import annotations
+
+import collections
+import threading
+from typing import Any
+
+from ..runtime import WorkflowExecution
+
+
+class ExecutionCache:
+    """An LRU map of run id -> execution, valid only while its length matches the stored history."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: collections.OrderedDict[Any, WorkflowExecution] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, run_id: Any, history_length: int) -> WorkflowExecution | None:
+        """Remove and return the execution of ``run_id`` if it is exactly at ``history_length``."""
+        with self._lock:
+            execution = self._entries.pop(run_id, None)
+        if execution is not None and execution.last_sequence == history_length and not execution.is_closed:
+            return execution
+        return None
+
+    def put(self, run_id: Any, execution: WorkflowExecution) -> None:
+        if self.size <= 0 or execution.is_closed:
+            return
+        with self._lock:
+            self._entries[run_id] = execution
+            self._entries.move_to_end(run_id)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def discard(self, run_id: Any) -> None:
+        with self._lock:
+            self._entries.pop(run_id, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)

@@ -1,0 +1,42 @@
+"""Celery messages that say "look at run X" or "run activity task Y, attempt N".
+
+A doorbell is only a hint: it is sent after the transaction that wrote the
+facts commits, and housekeeping sends it again if it looks lost.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import current_app
+from django.db import transaction
+
+from ..conf import df_settings
+
+log = logging.getLogger("durableflows.doorbell")
+
+WORKFLOW_TASK = "durableflows.workflow_task"
+ACTIVITY_TASK = "durableflows.activity_task"
+
+
+def ring_workflow(run_id: Any, *, queue: str | None = None) -> None:
+    """After commit, ask a worker to run a workflow task for ``run_id``."""
+    transaction.on_commit(lambda: send(WORKFLOW_TASK, [str(run_id)], queue=queue))
+
+
+def ring_activity(task_pk: int, attempt: int, *, queue: str | None = None, countdown: float | None = None) -> None:
+    """After commit, ask a worker to run attempt ``attempt`` of activity task ``task_pk``."""
+    transaction.on_commit(lambda: send(ACTIVITY_TASK, [task_pk, attempt], queue=queue, countdown=countdown))
+
+
+def send(name: str, args: list[Any], *, queue: str | None = None, countdown: float | None = None) -> None:
+    """Publish now; a failure is logged, never raised: housekeeping rings again later."""
+    options: dict[str, Any] = {}
+    if queue or df_settings.DEFAULT_QUEUE:
+        options["queue"] = queue or df_settings.DEFAULT_QUEUE
+    if countdown:
+        options["countdown"] = countdown
+    try:
+        current_app.send_task(name, args=args, **options)
+    except Exception:
+        log.warning("could not send %s%s; housekeeping will send it again", name, args, exc_info=True)

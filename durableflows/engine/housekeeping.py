@@ -1,0 +1,110 @@
+"""The sweep every worker runs: fire due timers, time out activities, re-send lost doorbells.
+
+Each step claims its rows with ``SELECT ... FOR UPDATE SKIP LOCKED`` (on
+PostgreSQL; SQLite serializes writers anyway) and is idempotent, so any number
+of workers may sweep at once without firing anything twice.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+
+from .. import storage
+from ..conf import df_settings
+from ..models import ActivityTask, InboxItem, Timer, WorkflowRun
+from ..runtime import EventType
+from ..status import Status
+from . import activities, doorbell
+
+log = logging.getLogger("durableflows.housekeeping")
+State = ActivityTask.State
+OPEN = (Status.PENDING, Status.RUNNING)
+
+
+def sweep(now: datetime | None = None) -> dict[str, int]:
+    """One pass of every housekeeping job; returns how many rows each handled."""
+    now = now or storage.now()
+    return {
+        "timers_fired": fire_due_timers(now),
+        "activities_timed_out": time_out_activities(now),
+        "activities_dispatched": dispatch_due_activities(now),
+        "runs_rung": ring_runs_needing_a_task(now),
+    }
+
+
+def _claim(queryset):
+    return queryset.select_for_update(skip_locked=True)[: df_settings.HOUSEKEEPING_BATCH]
+
+
+def fire_due_timers(now: datetime) -> int:
+    with transaction.atomic():
+        due = list(_claim(Timer.objects.filter(fire_at__lte=now).order_by("fire_at")))
+        for timer in due:
+            storage.add_fact(timer.run_id, EventType.TIMER_FIRED, {"timer_id": timer.timer_id})
+        Timer.objects.filter(pk__in=[t.pk for t in due]).delete()
+    return len(due)
+
+
+def time_out_activities(now: datetime) -> int:
+    """Settle attempts past their deadline and activities past their schedule-to-close budget."""
+    count = 0
+    started_late = Q(state=State.STARTED, deadline__lt=now)
+    expired = Q(state__in=(State.SCHEDULED, State.STARTED), expires_at__lt=now)
+    with transaction.atomic():
+        for task in _claim(ActivityTask.objects.select_related("run").filter(started_late | expired)):
+            if task.expires_at is not None and task.expires_at < now:
+                failure = activities.Failure("TimeoutError", "schedule_to_close_timeout exceeded", retryable=False)
+            elif task.heartbeat_at is not None or _deadline_is_heartbeat(task):
+                failure = activities.Failure("TimeoutError", "heartbeat_timeout exceeded")
+            else:
+                failure = activities.Failure("TimeoutError", "start_to_close_timeout exceeded")
+            activities.settle_failure(task, task.attempt, failure, timed_out=True)
+            count += 1
+    return count
+
+
+def _deadline_is_heartbeat(task: ActivityTask) -> bool:
+    options = task.options or {}
+    return bool(options.get("heartbeat_timeout")) and task.started_at is not None and task.deadline is not None and (
+        task.deadline < task.started_at + timedelta(seconds=options["start_to_close_timeout"])
+    )
+
+
+def dispatch_due_activities(now: datetime) -> int:
+    """Send doorbells for attempts that are due and have none in flight (retries, lost messages)."""
+    stale = now - timedelta(seconds=df_settings.REDELIVERY_TIMEOUT)
+    with transaction.atomic():
+        due = list(
+            _claim(
+                ActivityTask.objects.filter(state=State.SCHEDULED, due_at__lte=now, cancel_requested=False).filter(
+                    Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=stale)
+                )
+            )
+        )
+        ActivityTask.objects.filter(pk__in=[t.pk for t in due]).update(dispatched_at=now)
+        for task in due:
+            doorbell.ring_activity(task.pk, task.attempt, queue=task.queue or None)
+    return len(due)
+
+
+def ring_runs_needing_a_task(now: datetime) -> int:
+    """Ring runs whose wake-up time passed, and runs whose facts have waited too long."""
+    stale = now - timedelta(seconds=df_settings.REDELIVERY_TIMEOUT)
+    waiting = Exists(InboxItem.objects.filter(run=OuterRef("pk"), created_at__lt=stale))
+    with transaction.atomic():
+        runs = list(
+            _claim(
+                WorkflowRun.objects.filter(status__in=OPEN)
+                .filter(Q(wake_at__lte=now) | (Q(wake_at__isnull=True) & waiting))
+                .only("run_id", "queue")
+            )
+        )
+        WorkflowRun.objects.filter(pk__in=[r.pk for r in runs]).update(
+            wake_at=now + timedelta(seconds=df_settings.REDELIVERY_TIMEOUT)
+        )
+        for run in runs:
+            doorbell.ring_workflow(run.pk, queue=run.queue or None)
+    return len(runs)

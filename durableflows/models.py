@@ -1,0 +1,163 @@
+"""Storage: runs, their histories, pending facts, activity tasks and timers.
+
+The database is the truth. Every fact is a row written in a transaction; a
+Celery message only ever says "look at run X" or "run activity task Y".
+"""
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from .runtime.events import EventType
+from .status import OPEN_STATUSES, Status
+
+EVENT_TYPE_CHOICES = [(t.value, t.value) for t in EventType]
+
+
+class WorkflowRun(models.Model):
+    """One run of a workflow id. Continue-as-new closes a run and opens the next under the same id."""
+
+    run_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workflow_id = models.CharField(max_length=255)
+    workflow_name = models.CharField(max_length=255, db_index=True)
+    status = models.CharField(max_length=20, choices=Status.choices(), default=Status.PENDING)
+    args = models.JSONField(default=list, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    error = models.JSONField(null=True, blank=True, help_text="type, message and traceback of a failure")
+    vars = models.JSONField(default=dict, blank=True, help_text="values recorded with df.set_var")
+    queue = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    start_at = models.DateTimeField(default=timezone.now, help_text="not started before this time")
+    started_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    history_length = models.PositiveIntegerField(default=0)
+    wake_at = models.DateTimeField(
+        null=True, blank=True, help_text="when housekeeping rings for this run if nothing else has"
+    )
+    task_error = models.TextField(blank=True, help_text="why the last workflow task could not complete")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    parent_child_id = models.PositiveIntegerField(null=True, blank=True)
+    parent_close_policy = models.CharField(max_length=20, blank=True)
+    continued_from = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="continued_as"
+    )
+    subject_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.SET_NULL)
+    subject_id = models.CharField(max_length=255, blank=True)
+    subject = GenericForeignKey("subject_type", "subject_id")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workflow_id"], condition=Q(status__in=OPEN_STATUSES), name="df_one_open_run_per_workflow_id"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["workflow_id", "-created_at"], name="df_run_workflow_id"),
+            models.Index(fields=["status", "-created_at"], name="df_run_status"),
+            models.Index(fields=["wake_at"], name="df_run_wake_at", condition=Q(wake_at__isnull=False)),
+            models.Index(fields=["subject_type", "subject_id"], name="df_run_subject"),
+        ]
+        permissions = [
+            ("start_workflow", "Can start workflows"),
+            ("signal_workflow", "Can signal workflows"),
+            ("query_workflow", "Can query workflows"),
+            ("cancel_workflow", "Can cancel workflows"),
+            ("terminate_workflow", "Can terminate workflows"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id} ({self.workflow_name}, {self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class HistoryEvent(models.Model):
+    """One entry of a run's history; append-only."""
+
+    run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="events")
+    sequence = models.PositiveIntegerField()
+    type = models.CharField(max_length=40, choices=EVENT_TYPE_CHOICES)
+    timestamp = models.DateTimeField()
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["run", "sequence"]
+        constraints = [models.UniqueConstraint(fields=["run", "sequence"], name="df_event_run_sequence")]
+
+    def __str__(self) -> str:
+        return f"{self.sequence} {self.type}"
+
+
+class InboxItem(models.Model):
+    """A fact that arrived for a run and waits for the next workflow task to enter its history."""
+
+    run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="inbox")
+    type = models.CharField(max_length=40, choices=EVENT_TYPE_CHOICES)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class ActivityTask(models.Model):
+    """The state of one scheduled activity across its attempts."""
+
+    class State(models.TextChoices):
+        SCHEDULED = "scheduled"
+        STARTED = "started"
+        COMPLETED = "completed"
+        FAILED = "failed"
+        TIMED_OUT = "timed_out"
+        CANCELLED = "cancelled"
+
+    run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="activities")
+    activity_id = models.PositiveIntegerField(help_text="the command id within the run")
+    name = models.CharField(max_length=255)
+    args = models.JSONField(default=list, blank=True)
+    options = models.JSONField(default=dict, blank=True)
+    queue = models.CharField(max_length=200, blank=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.SCHEDULED)
+    attempt = models.PositiveIntegerField(default=1)
+    scheduled_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField(default=timezone.now, help_text="the current attempt may start from here")
+    dispatched_at = models.DateTimeField(null=True, blank=True, help_text="when its doorbell was last sent")
+    started_at = models.DateTimeField(null=True, blank=True)
+    deadline = models.DateTimeField(null=True, blank=True, help_text="the started attempt times out here")
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="schedule-to-close: all attempts end here")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_details = models.JSONField(null=True, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    last_error = models.JSONField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "activity_id"]
+        constraints = [models.UniqueConstraint(fields=["run", "activity_id"], name="df_activity_run_id")]
+        indexes = [
+            models.Index(fields=["state", "due_at"], name="df_activity_due"),
+            models.Index(fields=["state", "deadline"], name="df_activity_deadline"),
+            models.Index(fields=["expires_at"], name="df_activity_expires", condition=Q(expires_at__isnull=False)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} #{self.activity_id} attempt {self.attempt} ({self.state})"
+
+
+class Timer(models.Model):
+    """A pending durable timer; fired (deleted, with a TimerFired fact) by housekeeping when due."""
+
+    run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="timers")
+    timer_id = models.PositiveIntegerField()
+    fire_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "timer_id"], name="df_timer_run_id")]

@@ -1,0 +1,110 @@
+"""``@df.workflow`` and ``@df.activity``: the process-wide registry of definitions."""
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from .errors import UnknownWorkflowError
+from .options import ActivityOptions
+
+F = TypeVar("F", bound=Callable[..., Any])
+_ATTR = "__durableflows__"
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkflowDefinition:
+    name: str
+    fn: Callable[..., Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class ActivityDefinition:
+    name: str
+    fn: Callable[..., Any]
+    options: ActivityOptions
+
+    @property
+    def is_async(self) -> bool:
+        return inspect.iscoroutinefunction(self.fn)
+
+
+_workflows: dict[str, WorkflowDefinition] = {}
+_activities: dict[str, ActivityDefinition] = {}
+
+
+def _default_name(fn: Callable[..., Any]) -> str:
+    return f"{fn.__module__}.{fn.__qualname__}"
+
+
+def _register(table: dict[str, Any], kind: str, definition: Any) -> None:
+    existing = table.get(definition.name)
+    same_source = existing is not None and _default_name(existing.fn) == _default_name(definition.fn)
+    if existing is not None and not same_source:  # a re-imported module may register again
+        raise ValueError(
+            f"{kind} name {definition.name!r} is already registered by {_default_name(existing.fn)}"
+        )
+    table[definition.name] = definition
+
+
+def workflow(fn: F | None = None, *, name: str | None = None) -> Any:
+    """Register an ``async def`` function as a workflow; the function is returned unchanged."""
+
+    def decorate(fn: F) -> F:
+        if not inspect.iscoroutinefunction(fn):
+            raise TypeError(f"workflow {fn.__qualname__} must be an async def function")
+        definition = WorkflowDefinition(name=name or _default_name(fn), fn=fn)
+        _register(_workflows, "workflow", definition)
+        setattr(fn, _ATTR, definition)
+        return fn
+
+    return decorate(fn) if fn is not None else decorate
+
+
+def activity(fn: F | None = None, *, name: str | None = None, **options: Any) -> Any:
+    """Register a function as an activity with its default options; the function stays callable."""
+
+    def decorate(fn: F) -> F:
+        if not callable(fn):
+            raise TypeError("@df.activity decorates a function")
+        definition = ActivityDefinition(name=name or _default_name(fn), fn=fn, options=ActivityOptions.build(**options))
+        _register(_activities, "activity", definition)
+        setattr(fn, _ATTR, definition)
+        return fn
+
+    return decorate(fn) if fn is not None else decorate
+
+
+def get_workflow(ref: str | Callable[..., Any]) -> WorkflowDefinition:
+    """The workflow registered as ``ref`` (a name or a decorated function)."""
+    return _lookup(ref, _workflows, WorkflowDefinition, "workflow")
+
+
+def get_activity(ref: str | Callable[..., Any]) -> ActivityDefinition:
+    """The activity registered as ``ref`` (a name or a decorated function)."""
+    return _lookup(ref, _activities, ActivityDefinition, "activity")
+
+
+def _lookup(ref: Any, table: dict[str, Any], cls: type, kind: str) -> Any:
+    if isinstance(ref, str):
+        try:
+            return table[ref]
+        except KeyError:
+            raise UnknownWorkflowError(f"no {kind} is registered as {ref!r}") from None
+    definition = getattr(ref, _ATTR, None)
+    if isinstance(definition, cls):
+        return definition
+    if callable(ref):
+        raise UnknownWorkflowError(f"{getattr(ref, '__qualname__', ref)!r} is not decorated with @df.{kind}")
+    raise TypeError(f"expected a {kind} name or function, not {type(ref).__name__}")
+
+
+def workflows() -> dict[str, WorkflowDefinition]:
+    """All registered workflows by name."""
+    return dict(_workflows)
+
+
+def activities() -> dict[str, ActivityDefinition]:
+    """All registered activities by name."""
+    return dict(_activities)

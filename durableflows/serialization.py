@@ -1,0 +1,161 @@
+"""JSON in, JSON out: how values cross the boundary of a workflow or activity.
+
+Plain JSON types pass as they are; ``datetime``, ``date``, ``Decimal`` and
+``UUID`` travel as small tagged objects; dataclasses and pydantic models travel
+as their fields and are rebuilt from the type hints of the function that
+receives them. Nothing is ever pickled, and decoding never imports or runs
+anything named by the payload.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import decimal
+import inspect
+import json
+import math
+import types
+import typing
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from .errors import SerializationError
+
+TAG = "__df__"
+_TAGGED_TYPES: dict[str, Callable[[str], Any]] = {
+    "datetime": dt.datetime.fromisoformat,
+    "date": dt.date.fromisoformat,
+    "decimal": decimal.Decimal,
+    "uuid": uuid.UUID,
+}
+
+#: Default limit on one encoded value; settings may change it (``MAX_PAYLOAD_BYTES``).
+DEFAULT_MAX_PAYLOAD_BYTES = 2 * 1024 * 1024
+
+
+def encode(value: Any, *, what: str = "value") -> Any:
+    """Turn ``value`` into JSON-compatible data, or raise ``SerializationError`` naming ``what``."""
+    try:
+        return _encode(value)
+    except SerializationError as exc:
+        raise SerializationError(f"{what} cannot be serialized: {exc}") from None
+
+
+def _encode(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise SerializationError(f"{value!r} is not a finite number")
+        return value
+    if isinstance(value, dt.datetime):
+        return {TAG: "datetime", "v": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {TAG: "date", "v": value.isoformat()}
+    if isinstance(value, decimal.Decimal):
+        return {TAG: "decimal", "v": str(value)}
+    if isinstance(value, uuid.UUID):
+        return {TAG: "uuid", "v": str(value)}
+    if isinstance(value, Mapping):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise SerializationError(f"dictionary key {key!r} is not a string")
+            if key == TAG:
+                raise SerializationError(f"dictionary key {TAG!r} is reserved")
+            out[key] = _encode(item)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_encode(item) for item in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    model_dump = getattr(value, "model_dump", None)
+    if callable(model_dump) and not isinstance(value, type):  # pydantic v2
+        return _encode(model_dump(mode="json"))
+    raise SerializationError(f"{type(value).__name__} is not JSON-serializable")
+
+
+def decode(data: Any, hint: Any = None) -> Any:
+    """Rebuild a value from :func:`encode`'s output, shaped by an optional type hint."""
+    value = _untag(data)
+    return _shape(value, hint) if hint not in (None, Any, inspect.Parameter.empty) else value
+
+
+def _untag(data: Any) -> Any:
+    if isinstance(data, dict):
+        if len(data) == 2 and TAG in data and "v" in data and data[TAG] in _TAGGED_TYPES:
+            return _TAGGED_TYPES[data[TAG]](data["v"])
+        return {k: _untag(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_untag(v) for v in data]
+    return data
+
+
+def _shape(value: Any, hint: Any) -> Any:
+    """Best effort: build dataclasses and pydantic models the hint asks for; leave the rest."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            return None
+        for option in typing.get_args(hint):
+            if option is not type(None):
+                shaped = _shape(value, option)
+                if shaped is not value:
+                    return shaped
+        return value
+    if origin in (list, Sequence, tuple) and isinstance(value, list):
+        args = typing.get_args(hint)
+        if origin is tuple:
+            return tuple(value)
+        return [_shape(v, args[0]) for v in value] if args else value
+    if origin in (dict, Mapping) and isinstance(value, dict):
+        args = typing.get_args(hint)
+        return {k: _shape(v, args[1]) for k, v in value.items()} if len(args) == 2 else value
+    if isinstance(hint, type) and isinstance(value, dict):
+        if dataclasses.is_dataclass(hint):
+            field_hints = typing.get_type_hints(hint)
+            return hint(**{k: _shape(v, field_hints.get(k)) for k, v in value.items()})
+        validate = getattr(hint, "model_validate", None)
+        if callable(validate):
+            return validate(value)
+    return value
+
+
+def dumps(value: Any, *, what: str = "value", limit: int | None = DEFAULT_MAX_PAYLOAD_BYTES) -> str:
+    """Encode to a JSON string, refusing values over ``limit`` bytes."""
+    text = json.dumps(encode(value, what=what), separators=(",", ":"), ensure_ascii=False)
+    if limit is not None and len(text.encode()) > limit:
+        raise SerializationError(f"{what} is {len(text.encode())} bytes, over the limit of {limit}")
+    return text
+
+
+def check(value: Any, *, what: str = "value", limit: int | None = DEFAULT_MAX_PAYLOAD_BYTES) -> Any:
+    """Encode ``value`` and enforce the size limit; returns the encoded data."""
+    encoded = encode(value, what=what)
+    if limit is not None:
+        size = len(json.dumps(encoded, separators=(",", ":"), ensure_ascii=False).encode())
+        if size > limit:
+            raise SerializationError(f"{what} is {size} bytes, over the limit of {limit}")
+    return encoded
+
+
+def decode_arguments(fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any] | None = None) -> tuple[list, dict]:
+    """Decode positional and keyword arguments with the hints of ``fn``'s parameters."""
+    hints = _hints(fn)
+    params = [p for p in inspect.signature(fn).parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    out_args = [decode(a, hints.get(params[i].name) if i < len(params) else None) for i, a in enumerate(args)]
+    out_kwargs = {k: decode(v, hints.get(k)) for k, v in (kwargs or {}).items()}
+    return out_args, out_kwargs
+
+
+def return_hint(fn: Callable[..., Any] | None) -> Any:
+    """The return annotation of ``fn``, resolved, or ``None``."""
+    return _hints(fn).get("return") if fn is not None else None
+
+
+def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(fn)
+    except Exception:  # unresolved forward references: decode without hints
+        return {}

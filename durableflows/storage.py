@@ -1,0 +1,112 @@
+"""The narrow set of storage operations shared by the client and the engine."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models as dj_models
+from django.utils import timezone
+
+from .conf import df_settings
+from .engine import doorbell
+from .models import HistoryEvent, InboxItem, WorkflowRun
+from .runtime import Event, EventType
+from .status import Status
+
+
+def now() -> datetime:
+    """The engine's clock."""
+    return timezone.now()
+
+
+def create_run(
+    workflow_name: str,
+    encoded_args: list[Any],
+    *,
+    workflow_id: str,
+    start_at: datetime | None = None,
+    queue: str | None = None,
+    parent: WorkflowRun | None = None,
+    parent_child_id: int | None = None,
+    parent_close_policy: str = "",
+    continued_from: WorkflowRun | None = None,
+    subject: dj_models.Model | None = None,
+) -> WorkflowRun:
+    """Insert a pending run with its WorkflowStarted event and ring for its first task.
+
+    Must run inside a transaction; the caller has made sure no other run of
+    ``workflow_id`` is open (a unique constraint backs that up).
+    """
+    created = now()
+    start_at = max(start_at or created, created)
+    delayed = start_at > created
+    run = WorkflowRun(
+        workflow_id=workflow_id,
+        workflow_name=workflow_name,
+        args=encoded_args,
+        queue=queue or "",
+        created_at=created,
+        start_at=start_at,
+        history_length=1,
+        wake_at=start_at if delayed else created + timedelta(seconds=df_settings.REDELIVERY_TIMEOUT),
+        parent=parent,
+        parent_child_id=parent_child_id,
+        parent_close_policy=parent_close_policy,
+        continued_from=continued_from,
+    )
+    if subject is not None:
+        if subject.pk is None:
+            raise ValueError("subject must be a saved model instance")
+        run.subject_type = ContentType.objects.get_for_model(subject)
+        run.subject_id = str(subject.pk)
+    run.save(force_insert=True)
+    HistoryEvent.objects.create(
+        run=run,
+        sequence=1,
+        type=EventType.WORKFLOW_STARTED,
+        timestamp=created,
+        data={
+            "workflow_id": workflow_id,
+            "run_id": str(run.run_id),
+            "workflow_name": workflow_name,
+            "args": encoded_args,
+            "parent_workflow_id": parent.workflow_id if parent else None,
+            "parent_run_id": str(parent.run_id) if parent else None,
+            "continued_from_run_id": str(continued_from.run_id) if continued_from else None,
+            "start_at": start_at.isoformat(),
+        },
+    )
+    if not delayed:
+        doorbell.ring_workflow(run.run_id, queue=queue)
+    return run
+
+
+def add_fact(run: WorkflowRun | Any, type: EventType, data: dict[str, Any], *, ring: bool = True) -> InboxItem:
+    """Queue a fact for the run's next workflow task (inside the caller's transaction)."""
+    run_id = run.run_id if isinstance(run, WorkflowRun) else run
+    item = InboxItem.objects.create(run_id=run_id, type=type, data=data, created_at=now())
+    if ring:
+        doorbell.ring_workflow(run_id, queue=getattr(run, "queue", None) or None)
+    return item
+
+
+def load_history(run_id: Any) -> list[Event]:
+    rows = HistoryEvent.objects.filter(run_id=run_id).order_by("sequence").values_list("sequence", "type", "timestamp", "data")
+    return [Event(seq, EventType(type), ts, data) for seq, type, ts, data in rows]
+
+
+def append_events(run: WorkflowRun, events: Iterable[Event]) -> None:
+    HistoryEvent.objects.bulk_create(
+        HistoryEvent(run=run, sequence=e.sequence, type=e.type, timestamp=e.timestamp, data=e.data) for e in events
+    )
+
+
+def latest_run(workflow_id: str) -> WorkflowRun | None:
+    return WorkflowRun.objects.filter(workflow_id=workflow_id).order_by("-created_at").first()
+
+
+def open_run(workflow_id: str, *, lock: bool = False) -> WorkflowRun | None:
+    qs = WorkflowRun.objects.filter(workflow_id=workflow_id, status__in=(Status.PENDING, Status.RUNNING))
+    return (qs.select_for_update() if lock else qs).first()
