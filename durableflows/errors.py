@@ -65,6 +65,15 @@ class ChildWorkflowError(DurableFlowsError):
         self.message = message
 
 
+class SideEffectError(DurableFlowsError):
+    """``df.side_effect``'s function raised; recorded, so a replay raises the same error."""
+
+    def __init__(self, type: str, message: str) -> None:
+        super().__init__(f"side effect failed: {type}: {message}")
+        self.type = type
+        self.message = message
+
+
 class NonRetryableError(DurableFlowsError):
     """Raised by an activity to fail at once, whatever its retry policy says."""
 

@@ -44,6 +44,8 @@ class RetryPolicy:
             raise ValueError("maximum_attempts must be a whole number >= 0 (0 means unlimited)")
         if to_seconds(self.initial_interval, name="initial_interval") <= 0:
             raise ValueError("initial_interval must be positive")
+        if self.maximum_interval is not None and to_seconds(self.maximum_interval, name="maximum_interval") <= 0:
+            raise ValueError("maximum_interval must be positive")
         if self.backoff_coefficient < 1:
             raise ValueError("backoff_coefficient must be >= 1")
         if isinstance(self.non_retryable_errors, str):

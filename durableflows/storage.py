@@ -1,7 +1,7 @@
 """The narrow set of storage operations shared by the client and the engine."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,9 +16,18 @@ from .runtime import Event, EventType
 from .status import Status
 
 
+_clock: Callable[[], datetime] = timezone.now
+
+
 def now() -> datetime:
-    """The engine's clock."""
-    return timezone.now()
+    """The engine's clock: wall time, unless the testing toolkit skips time."""
+    return _clock()
+
+
+def set_clock(clock: Callable[[], datetime] | None) -> None:
+    """Replace the engine's clock (``None`` restores wall time); used by ``durableflows.testing``."""
+    global _clock
+    _clock = clock or timezone.now
 
 
 def create_run(
@@ -104,7 +113,9 @@ def append_events(run: WorkflowRun, events: Iterable[Event]) -> None:
 
 
 def latest_run(workflow_id: str) -> WorkflowRun | None:
-    return WorkflowRun.objects.filter(workflow_id=workflow_id).order_by("-created_at").first()
+    """The open run of ``workflow_id`` if there is one, else the one created last."""
+    runs = WorkflowRun.objects.filter(workflow_id=workflow_id)
+    return runs.filter(status__in=(Status.PENDING, Status.RUNNING)).first() or runs.order_by("-created_at").first()
 
 
 def open_run(workflow_id: str, *, lock: bool = False) -> WorkflowRun | None:

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from .. import registry, serialization
+from ..errors import SideEffectError
 from ..options import Duration, to_seconds
 from .events import EventType
 from .execution import ContinueAsNew, WorkflowExecution, WorkflowInfo
@@ -157,12 +158,18 @@ async def side_effect(fn: Callable[[], Any]) -> Any:
     if inspect.iscoroutinefunction(fn):
         raise TypeError("side_effect takes a plain function; run async work as an activity")
     if execution.replaying:
-        event = execution.record(EventType.SIDE_EFFECT_RECORDED, {})
-        value = event.data.get("value")
+        data = execution.record(EventType.SIDE_EFFECT_RECORDED, {}).data
     else:
-        value = serialization.check(fn(), what="side effect result")
-        execution.record(EventType.SIDE_EFFECT_RECORDED, {"value": value})
-    return serialization.decode(value)
+        try:
+            value = fn()
+        except Exception as exc:  # noqa: BLE001 - recorded, so replay raises the same error
+            data = {"error": {"type": type(exc).__name__, "message": str(exc)}}
+        else:
+            data = {"value": serialization.check(value, what="side effect result")}
+        execution.record(EventType.SIDE_EFFECT_RECORDED, data)
+    if "error" in data:
+        raise SideEffectError(data["error"]["type"], data["error"]["message"])
+    return serialization.decode(data.get("value"))
 
 
 def patched(patch_id: str) -> bool:

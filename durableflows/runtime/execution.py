@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from .. import serialization
-from ..errors import ActivityError, ChildWorkflowError, NonDeterminismError, QueryNotFound
+from ..errors import ActivityError, ChildWorkflowError, NonDeterminismError, NonRetryableError, QueryNotFound
 from .events import COMMAND_KEYS, Event, EventType
 from .loop import DurableTimerHandle, WorkflowEventLoop
 
@@ -74,6 +74,7 @@ class WorkflowExecution:
         self.random = random.Random(0)
         self.replaying = False
         self.cancel_requested = False
+        self.cancel_reason = ""
         self.closed_by: Event | None = None
         self._start: dict[str, Any] = {}
         self._main: asyncio.Task | None = None
@@ -176,6 +177,7 @@ class WorkflowExecution:
                 self._resolve(self._children, data["child_id"], error=error)
             case EventType.CANCEL_REQUESTED:
                 self.cancel_requested = True
+                self.cancel_reason = data.get("reason") or ""
                 if self._main is not None and not self._main.done():
                     self._main.cancel(msg=data.get("reason") or "workflow cancel requested")
             case EventType.WORKFLOW_TERMINATED | EventType.WORKFLOW_TIMED_OUT:
@@ -253,7 +255,7 @@ class WorkflowExecution:
         if self.closed_by is not None:
             return
         if task.cancelled():
-            self._close(EventType.WORKFLOW_CANCELLED, {"reason": "cancelled"})
+            self._close(EventType.WORKFLOW_CANCELLED, {"reason": self.cancel_reason or "cancelled"})
             return
         exc = task.exception()
         if exc is None:
@@ -276,7 +278,7 @@ class WorkflowExecution:
         self._close(
             EventType.WORKFLOW_FAILED,
             {
-                "type": getattr(exc, "type", None) if isinstance(getattr(exc, "type", None), str) else type(exc).__name__,
+                "type": exc.type if isinstance(exc, NonRetryableError) else type(exc).__name__,
                 "message": str(exc),
                 "traceback": "".join(traceback.format_exception(exc)),
             },

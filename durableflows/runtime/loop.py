@@ -89,14 +89,20 @@ class WorkflowEventLoop(asyncio.AbstractEventLoop):
         self._ready.append(handle)
         return handle
 
-    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any, context: Context | None = None) -> asyncio.Handle:
+    def call_later(
+        self, delay: float, callback: Callable[..., Any], *args: Any, context: Context | None = None
+    ) -> asyncio.Handle:
         # The delay goes to the timer as given: going through call_at would round it (time() is ~1.7e9).
         return self._schedule(self.time() + delay, delay, callback, args, context)
 
-    def call_at(self, when: float, callback: Callable[..., Any], *args: Any, context: Context | None = None) -> asyncio.Handle:
+    def call_at(
+        self, when: float, callback: Callable[..., Any], *args: Any, context: Context | None = None
+    ) -> asyncio.Handle:
         return self._schedule(when, when - self.time(), callback, args, context)
 
-    def _schedule(self, when: float, delay: float, callback: Callable[..., Any], args: Any, context: Context | None) -> asyncio.Handle:
+    def _schedule(
+        self, when: float, delay: float, callback: Callable[..., Any], args: Any, context: Context | None
+    ) -> asyncio.Handle:
         if delay <= 0:
             return self.call_soon(callback, *args, context=context)
         handle = DurableTimerHandle(when, callback, args, self, context)

@@ -1,0 +1,150 @@
+"""Activity attempts: retries and backoff, non-retryable errors, timeouts, heartbeats, exactly-once facts."""
+from datetime import timedelta
+
+import pytest
+
+import durableflows as df
+from durableflows import storage
+from durableflows.engine import activities, housekeeping
+from durableflows.engine.workflow_tasks import process_workflow_task
+from durableflows.models import ActivityTask, InboxItem
+
+from .workflows import three_steps
+
+
+def count(handle, event_type):
+    return sum(1 for event in handle.history() if event.type.value == event_type)
+
+
+def test_retries_follow_the_policy_exactly(durableflows_env):
+    # initial_interval=2, backoff_coefficient=3: attempts at t, t+2, t+2+6, t+2+6+18
+    handle = durableflows_env.start("engine.retrying", 3)
+    durableflows_env.run_until_idle()
+    task = ActivityTask.objects.get(run__workflow_id=handle.workflow_id)
+    gaps = []
+    for _ in range(3):
+        task.refresh_from_db()
+        gaps.append((task.attempt, round((task.due_at - durableflows_env.now()).total_seconds())))
+        durableflows_env.sleep((task.due_at - durableflows_env.now()).total_seconds())
+    assert gaps == [(2, 2), (3, 6), (4, 18)]
+    assert handle.result() == 4
+    task.refresh_from_db()
+    assert task.last_error["type"] == "ConnectionError" and task.last_error["attempt"] == 3
+
+
+def test_maximum_attempts_fail_the_activity_with_its_error(durableflows_env):
+    handle = durableflows_env.start("engine.retrying", 10)
+    assert handle.result() == {"type": "ConnectionError", "attempts": 4}
+    assert count(handle, "ActivityFailed") == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("class", {"type": "PermissionError", "message": "no", "attempts": 1}),
+        ("raised", {"type": "CardDeclined", "message": "card declined", "attempts": 1}),
+    ],
+)
+def test_non_retryable_errors_fail_at_once(durableflows_env, kind, expected):
+    assert durableflows_env.start("engine.declining", kind).result() == expected
+
+
+def test_mocked_activity_sees_arguments_and_can_fail(durableflows_env):
+    mock = durableflows_env.mock_activity("engine.echo", side_effect=[10, ConnectionError("flaky"), 30, 40])
+    handle = durableflows_env.start(three_steps, 1)
+    assert handle.result() == [10, 30, 40]
+    assert mock.calls == [(1,), (11,), (11,), (31,)]
+
+
+def _claim_only(handle, env):
+    """Start the workflow and claim its first activity attempt without finishing it (a worker that dies)."""
+    env.run_until_idle  # noqa: B018
+    process_workflow_task(handle.run_id)
+    task = ActivityTask.objects.get(run__workflow_id=handle.workflow_id)
+    now = storage.now()
+    ActivityTask.objects.filter(pk=task.pk).update(state="started", started_at=now, deadline=now + timedelta(seconds=10))
+    task.refresh_from_db()
+    return task
+
+
+def test_start_to_close_timeout_retries_then_times_out(durableflows_env):
+    handle = df.start("engine.slow_caller")
+    task = _claim_only(handle, durableflows_env)
+    durableflows_env.sleep(9)
+    assert housekeeping.time_out_activities(storage.now()) == 0
+    durableflows_env.sleep(2)  # past the deadline: attempt 1 timed out, attempt 2 scheduled after 1s backoff
+    task.refresh_from_db()
+    assert (task.state, task.attempt, task.last_error["message"]) == ("scheduled", 2, "start_to_close_timeout exceeded")
+    # the dead worker's late result for attempt 1 is dropped
+    assert activities.settle_success(task, 1, "late") is None
+    assert not InboxItem.objects.filter(run__workflow_id=handle.workflow_id).exists()
+    # attempt 2 also hangs and exhausts maximum_attempts=2
+    durableflows_env.mock_activity("engine.slow", side_effect=TimeoutError("hung"))
+    result = durableflows_env.get_handle(handle.workflow_id).result()
+    assert result == {"type": "TimeoutError", "attempts": 2}
+
+
+def test_duplicate_delivery_runs_an_attempt_once(durableflows_env):
+    handle = df.start(three_steps, 1)
+    process_workflow_task(handle.run_id)
+    task = ActivityTask.objects.get(run__workflow_id=handle.workflow_id)
+    assert activities.execute(task.pk, 1) is not None
+    assert activities.execute(task.pk, 1) is None  # the same doorbell again
+    assert activities.execute(task.pk, 2) is None  # an attempt that was never scheduled
+    assert InboxItem.objects.filter(run__workflow_id=handle.workflow_id).count() == 1
+    assert process_workflow_task(handle.run_id).outcome == "advanced"
+    assert process_workflow_task(handle.run_id).outcome == "idle"  # a duplicate workflow doorbell
+    assert durableflows_env.get_handle(handle.workflow_id).result() == [1, 2, 3]
+    assert count(handle, "ActivityCompleted") == 3
+
+
+def test_heartbeat_details_survive_into_the_next_attempt(durableflows_env):
+    handle = df.start("engine.heartbeating", 5)
+    process_workflow_task(handle.run_id)
+    task = ActivityTask.objects.get(run__workflow_id=handle.workflow_id)
+    calls = []
+
+    def crash_after_three(n):
+        info = df.activity_info()
+        calls.append((info.attempt, info.heartbeat_details))
+        if info.attempt == 1:
+            for i in range(3):
+                df.heartbeat(i + 1)
+            raise ConnectionError("worker lost")
+        return info.heartbeat_details
+
+    activities.overrides["engine.progress"] = crash_after_three
+    try:
+        assert durableflows_env.get_handle(handle.workflow_id).result() == 1
+    finally:
+        del activities.overrides["engine.progress"]
+    # the first heartbeat is recorded at once, later ones are throttled within the heartbeat timeout
+    assert calls == [(1, None), (2, 1)]
+    assert task.pk == ActivityTask.objects.get(run__workflow_id=handle.workflow_id).pk
+
+
+def test_heartbeat_raises_once_the_workflow_cancelled(durableflows_env):
+    handle = df.start("engine.heartbeating", 5)
+    process_workflow_task(handle.run_id)
+    task = ActivityTask.objects.get(run__workflow_id=handle.workflow_id)
+    seen = []
+
+    def cancelled_midway(n):
+        df.heartbeat(0)  # recorded at once
+        handle.cancel("stop")
+        process_workflow_task(handle.run_id)  # the workflow handles the cancel request
+        durableflows_env.sleep(20)  # past the heartbeat throttle (half of the 30 s timeout)
+        try:
+            df.heartbeat(1)
+        except df.ActivityCancelled:
+            seen.append("cancelled")
+            raise
+        return "finished anyway"
+
+    durableflows_env.mock_activity("engine.progress", side_effect=cancelled_midway)
+    assert activities.execute(task.pk, 1, ring_workflow=False) is None
+    assert seen == ["cancelled"]
+    assert handle.status == df.Status.CANCELLED
+    assert count(handle, "ActivityCancelRequested") == 1
+    task.refresh_from_db()
+    assert task.state == "cancelled"

@@ -1,0 +1,151 @@
+"""Workflows and activities used by the engine tests (registered when this module is imported)."""
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import durableflows as df
+
+calls: list[str] = []
+
+
+@df.activity(name="engine.echo")
+def echo(value):
+    calls.append(f"echo:{value}")
+    return value
+
+
+@df.activity(name="engine.flaky", retry=df.RetryPolicy(maximum_attempts=4, initial_interval=2, backoff_coefficient=3))
+def flaky(fail_times: int):
+    info = df.activity_info()
+    if info.attempt <= fail_times:
+        raise ConnectionError(f"attempt {info.attempt} failed")
+    return info.attempt
+
+
+@df.activity(name="engine.declined", retry=df.RetryPolicy(non_retryable_errors=["PermissionError"]))
+def declined(kind: str):
+    if kind == "class":
+        raise PermissionError("no")
+    raise df.NonRetryableError("card declined", type="CardDeclined")
+
+
+@df.activity(name="engine.slow", start_to_close_timeout=10, retry=df.RetryPolicy(maximum_attempts=2, initial_interval=1))
+def slow():
+    return "slow done"
+
+
+@df.activity(name="engine.progress", heartbeat_timeout=30)
+def progress(n: int):
+    start = df.activity_info().heartbeat_details or 0
+    for i in range(start, n):
+        df.heartbeat(i + 1)
+    return df.activity_info().heartbeat_details
+
+
+@df.workflow(name="engine.three_steps")
+async def three_steps(x: int) -> list:
+    a = await df.execute_activity(echo, x)
+    b = await df.execute_activity(echo, a + 1)
+    c = await df.execute_activity(echo, b + 1)
+    return [a, b, c]
+
+
+@df.workflow(name="engine.retrying")
+async def retrying(fail_times: int):
+    try:
+        return await df.execute_activity(flaky, fail_times)
+    except df.ActivityError as exc:
+        return {"type": exc.type, "attempts": exc.attempts}
+
+
+@df.workflow(name="engine.declining")
+async def declining(kind: str):
+    try:
+        await df.execute_activity(declined, kind)
+    except df.ActivityError as exc:
+        return {"type": exc.type, "message": exc.message, "attempts": exc.attempts}
+
+
+@df.workflow(name="engine.sleeper")
+async def sleeper(days: int):
+    before = df.now()
+    await df.sleep(timedelta(days=days))
+    return (df.now() - before).total_seconds()
+
+
+@df.workflow(name="engine.approval")
+async def approval():
+    df.set_var("stage", "waiting")
+    df.set_query_handler("stage", lambda: "waiting for approval")
+    try:
+        decision = await df.wait_signal("approve", timeout=timedelta(days=2))
+    except TimeoutError:
+        decision = "expired"
+    df.set_var("stage", "decided")
+    return decision
+
+
+@df.workflow(name="engine.collect")
+async def collect(count: int):
+    received = []
+    for _ in range(count):
+        received.append(await df.wait_signal("item"))
+    return received
+
+
+@df.workflow(name="engine.cancellable")
+async def cancellable():
+    try:
+        await df.sleep(timedelta(hours=1))
+    except asyncio.CancelledError:
+        await df.execute_activity(echo, "cleanup")
+        raise
+    return "not cancelled"
+
+
+@df.workflow(name="engine.child")
+async def child(value: int) -> int:
+    if value < 0:
+        raise ValueError("negative")
+    await df.sleep(60)
+    return value * 2
+
+
+@df.workflow(name="engine.parent")
+async def parent(value: int):
+    try:
+        return await df.execute_child_workflow(child, value)
+    except df.ChildWorkflowError as exc:
+        return {"child_failed": exc.type, "status": exc.status}
+
+
+@df.workflow(name="engine.abandoning_parent")
+async def abandoning_parent(policy: str):
+    await df.start_child_workflow(child, 5, id="engine-child-of-abandoner", parent_close_policy=policy)
+    return "parent done"
+
+
+@df.workflow(name="engine.counter")
+async def counter(n: int, limit: int):
+    if n < limit:
+        df.continue_as_new(n + 1, limit)
+    return {"n": n, "continued_from": df.info().continued_from_run_id is not None}
+
+
+@df.workflow(name="engine.failing")
+async def failing():
+    raise KeyError("missing thing")
+
+
+@df.workflow(name="engine.slow_caller")
+async def slow_caller():
+    try:
+        return await df.execute_activity(slow)
+    except df.ActivityError as exc:
+        return {"type": exc.type, "attempts": exc.attempts}
+
+
+@df.workflow(name="engine.heartbeating")
+async def heartbeating(n: int):
+    return await df.execute_activity(progress, n)
