@@ -1,4 +1,5 @@
 """What an activity can ask about itself while it runs: ``df.heartbeat()`` and ``df.activity_info()``."""
+
 from __future__ import annotations
 
 import contextvars
@@ -22,7 +23,9 @@ class _Context(Protocol):
     def heartbeat(self, details: Any) -> None: ...
 
 
-current_activity: contextvars.ContextVar[_Context | None] = contextvars.ContextVar("durableflows_activity", default=None)
+current_activity: contextvars.ContextVar[_Context | None] = contextvars.ContextVar(
+    "durableflows_activity", default=None
+)
 
 
 def _context(fn: str) -> _Context:

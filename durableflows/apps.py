@@ -1,4 +1,5 @@
 """The Django app: registers ``workflows.py`` modules, system checks and worker housekeeping."""
+
 from django.apps import AppConfig
 from django.utils.module_loading import autodiscover_modules
 

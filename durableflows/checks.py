@@ -1,4 +1,5 @@
 """System checks that catch misconfiguration at startup."""
+
 from __future__ import annotations
 
 from typing import Any

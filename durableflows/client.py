@@ -3,6 +3,7 @@
 Everything here writes in the caller's transaction: inside ``transaction.atomic()``
 a start, signal or cancel exists only if that transaction commits.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -136,7 +137,9 @@ class WorkflowHandle:
             return False, None
         if run.status == Status.COMPLETED:
             definition = registry.workflows().get(run.workflow_name)
-            return True, serialization.decode(run.result, serialization.return_hint(definition.fn if definition else None))
+            return True, serialization.decode(
+                run.result, serialization.return_hint(definition.fn if definition else None)
+            )
         error = run.error or {}
         raise WorkflowFailed(run.status, error.get("type", ""), error.get("message", ""), workflow_id=run.workflow_id)
 
@@ -153,7 +156,9 @@ class WorkflowHandle:
         encoded = serialization.check(list(args), what=f"arguments of query {name!r}")
         run = self._run()
         definition = registry.get_workflow(run.workflow_name)
-        execution = WorkflowExecution(definition.fn, suggest_continue_as_new_after=df_settings.SUGGEST_CONTINUE_AS_NEW_AFTER)
+        execution = WorkflowExecution(
+            definition.fn, suggest_continue_as_new_after=df_settings.SUGGEST_CONTINUE_AS_NEW_AFTER
+        )
         history = storage.load_history(run.run_id)
         if run.status == Status.PENDING:
             execution.apply(history[0].type, history[0].data, history[0].timestamp)

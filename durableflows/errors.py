@@ -1,4 +1,5 @@
 """The exceptions users see. Pure Python: the runtime imports these too."""
+
 from __future__ import annotations
 
 

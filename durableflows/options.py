@@ -1,4 +1,5 @@
 """Retry policies and activity options: plain values, stored with each activity as JSON."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -1,4 +1,5 @@
 """``@df.workflow`` and ``@df.activity``: the process-wide registry of definitions."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -42,9 +43,7 @@ def _register(table: dict[str, Any], kind: str, definition: Any) -> None:
     existing = table.get(definition.name)
     same_source = existing is not None and _default_name(existing.fn) == _default_name(definition.fn)
     if existing is not None and not same_source:  # a re-imported module may register again
-        raise ValueError(
-            f"{kind} name {definition.name!r} is already registered by {_default_name(existing.fn)}"
-        )
+        raise ValueError(f"{kind} name {definition.name!r} is already registered by {_default_name(existing.fn)}")
     table[definition.name] = definition
 
 

@@ -6,6 +6,7 @@ as their fields and are rebuilt from the type hints of the function that
 receives them. Nothing is ever pickled, and decoding never imports or runs
 anything named by the payload.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -140,10 +141,14 @@ def check(value: Any, *, what: str = "value", limit: int | None = DEFAULT_MAX_PA
     return encoded
 
 
-def decode_arguments(fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any] | None = None) -> tuple[list, dict]:
+def decode_arguments(
+    fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any] | None = None
+) -> tuple[list, dict]:
     """Decode positional and keyword arguments with the hints of ``fn``'s parameters."""
     hints = _hints(fn)
-    params = [p for p in inspect.signature(fn).parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    params = [
+        p for p in inspect.signature(fn).parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
     out_args = [decode(a, hints.get(params[i].name) if i < len(params) else None) for i, a in enumerate(args)]
     out_kwargs = {k: decode(v, hints.get(k)) for k, v in (kwargs or {}).items()}
     return out_args, out_kwargs

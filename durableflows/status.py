@@ -1,4 +1,5 @@
 """The lifecycle states of a workflow run."""
+
 from __future__ import annotations
 
 import enum

@@ -1,4 +1,5 @@
 """The narrow set of storage operations shared by the client and the engine."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -14,7 +15,6 @@ from .engine import doorbell
 from .models import HistoryEvent, InboxItem, WorkflowRun
 from .runtime import Event, EventType
 from .status import Status
-
 
 _clock: Callable[[], datetime] = timezone.now
 
@@ -102,7 +102,11 @@ def add_fact(run: WorkflowRun | Any, type: EventType, data: dict[str, Any], *, r
 
 
 def load_history(run_id: Any) -> list[Event]:
-    rows = HistoryEvent.objects.filter(run_id=run_id).order_by("sequence").values_list("sequence", "type", "timestamp", "data")
+    rows = (
+        HistoryEvent.objects.filter(run_id=run_id)
+        .order_by("sequence")
+        .values_list("sequence", "type", "timestamp", "data")
+    )
     return [Event(seq, EventType(type), ts, data) for seq, type, ts, data in rows]
 
 

@@ -1,4 +1,5 @@
 """The Celery tasks: thin doorbell handlers that call the engine. Nothing else."""
+
 from __future__ import annotations
 
 from celery import shared_task

@@ -3,6 +3,7 @@
 A duplicate delivery finds the attempt already claimed and does nothing; a
 late result from an attempt that timed out finds it settled and is dropped.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -56,9 +57,9 @@ def execute(task_pk: int, attempt: int, *, ring_workflow: bool = True) -> Any:
     deadline = now + timedelta(seconds=options.start_to_close_timeout)
     if options.heartbeat_timeout:
         deadline = min(deadline, now + timedelta(seconds=options.heartbeat_timeout))
-    claimed = ActivityTask.objects.filter(pk=task_pk, attempt=attempt, state=State.SCHEDULED, cancel_requested=False).update(
-        state=State.STARTED, started_at=now, deadline=deadline
-    )
+    claimed = ActivityTask.objects.filter(
+        pk=task_pk, attempt=attempt, state=State.SCHEDULED, cancel_requested=False
+    ).update(state=State.STARTED, started_at=now, deadline=deadline)
     if not claimed:
         return None
     task.started_at = now
@@ -70,7 +71,9 @@ def execute(task_pk: int, attempt: int, *, ring_workflow: bool = True) -> Any:
         result = overrides.get(task.name, definition.fn)(*args)
         if asyncio.iscoroutine(result):
             result = asyncio.run(result)
-        encoded = serialization.check(result, what=f"result of activity {task.name!r}", limit=df_settings.MAX_PAYLOAD_BYTES)
+        encoded = serialization.check(
+            result, what=f"result of activity {task.name!r}", limit=df_settings.MAX_PAYLOAD_BYTES
+        )
     except Exception as exc:  # noqa: BLE001 - every failure of user code is recorded
         return settle_failure(task, attempt, Failure.from_exception(exc), ring_workflow=ring_workflow)
     finally:
@@ -107,7 +110,9 @@ def settle_failure(
         delay = None
     error = {"type": failure.type, "message": failure.message, "traceback": failure.traceback, "attempt": attempt}
     with transaction.atomic():
-        attempt_holds = ActivityTask.objects.filter(pk=task.pk, attempt=attempt, state__in=(State.STARTED, State.SCHEDULED))
+        attempt_holds = ActivityTask.objects.filter(
+            pk=task.pk, attempt=attempt, state__in=(State.STARTED, State.SCHEDULED)
+        )
         if delay is not None:
             due = now + timedelta(seconds=delay)
             countdown = delay <= df_settings.MAX_COUNTDOWN

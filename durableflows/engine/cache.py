@@ -1,4 +1,5 @@
 """Suspended executions kept per worker process, so a warm worker applies only new events."""
+
 from __future__ import annotations
 
 import collections

@@ -1,4 +1,5 @@
 """What happens when a run ends: its row, pending work, children, parent and Django signals."""
+
 from __future__ import annotations
 
 import logging
@@ -79,7 +80,12 @@ def terminate_run(run: WorkflowRun, reason: str, now: datetime | None = None) ->
         run = WorkflowRun.objects.select_for_update().get(pk=run.pk)
         if not run.is_open:
             return False
-        event = Event(run.history_length + 1, EventType.WORKFLOW_TERMINATED, now, {"reason": reason, "type": "Terminated", "message": reason})
+        event = Event(
+            run.history_length + 1,
+            EventType.WORKFLOW_TERMINATED,
+            now,
+            {"reason": reason, "type": "Terminated", "message": reason},
+        )
         storage.append_events(run, [event])
         run.history_length = event.sequence
         close_run(run, event, now)
@@ -108,7 +114,12 @@ def _notify_parent(run: WorkflowRun, status: Status, data: dict[str, Any]) -> No
         storage.add_fact(
             run.parent_id,
             EventType.CHILD_WORKFLOW_FAILED,
-            {**base, "status": status.value, "type": data.get("type", ""), "message": data.get("message") or data.get("reason", "")},
+            {
+                **base,
+                "status": status.value,
+                "type": data.get("type", ""),
+                "message": data.get("message") or data.get("reason", ""),
+            },
         )
 
 

@@ -3,6 +3,7 @@
 A doorbell is only a hint: it is sent after the transaction that wrote the
 facts commits, and housekeeping sends it again if it looks lost.
 """
+
 from __future__ import annotations
 
 import logging

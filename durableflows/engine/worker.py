@@ -3,6 +3,7 @@
 No beat process is needed; with many workers each sweeps, and row locks keep
 the sweeps from doing anything twice.
 """
+
 from __future__ import annotations
 
 import logging

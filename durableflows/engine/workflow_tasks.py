@@ -4,6 +4,7 @@ Everything a task decides is written in one transaction; the Celery messages
 it implies are sent after commit. A task that finds nothing new does nothing,
 so duplicate doorbells are harmless.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -113,7 +114,9 @@ def _bring_up_to_date(run: WorkflowRun, starting: bool) -> tuple[WorkflowExecuti
     if execution is not None:
         return execution, []
     definition = registry.get_workflow(run.workflow_name)
-    execution = WorkflowExecution(definition.fn, suggest_continue_as_new_after=df_settings.SUGGEST_CONTINUE_AS_NEW_AFTER)
+    execution = WorkflowExecution(
+        definition.fn, suggest_continue_as_new_after=df_settings.SUGGEST_CONTINUE_AS_NEW_AFTER
+    )
     history = storage.load_history(run.pk)
     if starting:
         started = history[0]  # stored by the client; applying it runs the code's first steps
@@ -160,7 +163,9 @@ def _apply_commands(run: WorkflowRun, events: list[Event], now: datetime) -> lis
             case EventType.ACTIVITY_CANCEL_REQUESTED:
                 _request_activity_cancel(run, data["activity_id"], now)
             case EventType.TIMER_STARTED:
-                Timer.objects.create(run=run, timer_id=data["timer_id"], fire_at=datetime.fromisoformat(data["fire_at"]))
+                Timer.objects.create(
+                    run=run, timer_id=data["timer_id"], fire_at=datetime.fromisoformat(data["fire_at"])
+                )
             case EventType.TIMER_CANCELLED:
                 Timer.objects.filter(run=run, timer_id=data["timer_id"]).delete()
             case EventType.SIGNAL_EXTERNAL_SENT:
@@ -168,7 +173,9 @@ def _apply_commands(run: WorkflowRun, events: list[Event], now: datetime) -> lis
                 if target is None:
                     log.warning("signal %r to unknown or closed workflow %r dropped", data["name"], data["workflow_id"])
                 else:
-                    storage.add_fact(target, EventType.SIGNAL_RECEIVED, {"name": data["name"], "payload": data.get("payload")})
+                    storage.add_fact(
+                        target, EventType.SIGNAL_RECEIVED, {"name": data["name"], "payload": data.get("payload")}
+                    )
             case EventType.CHILD_WORKFLOW_STARTED:
                 _start_child(run, data)
     created = ActivityTask.objects.bulk_create(activities)

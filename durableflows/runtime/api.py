@@ -3,6 +3,7 @@
 Each finds the running workflow through the deterministic event loop it runs
 on; called anywhere else they raise a clear ``RuntimeError``.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -242,7 +243,13 @@ async def start_child_workflow(
     workflow_id = id or f"{execution.info().workflow_id}/{child_id}"
     execution.record(
         EventType.CHILD_WORKFLOW_STARTED,
-        {"child_id": child_id, "name": definition.name, "workflow_id": workflow_id, "args": encoded, "parent_close_policy": parent_close_policy},
+        {
+            "child_id": child_id,
+            "name": definition.name,
+            "workflow_id": workflow_id,
+            "args": encoded,
+            "parent_close_policy": parent_close_policy,
+        },
     )
     return ChildWorkflowHandle(workflow_id, execution.add_child(child_id), serialization.return_hint(definition.fn))
 

@@ -5,6 +5,7 @@ a timer fired, a signal arrived) and are applied to it; *commands* record what
 the code decided (schedule an activity, start a timer). Replay re-derives the
 commands and checks each against the recorded one.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -100,8 +101,15 @@ class Event:
     data: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"sequence": self.sequence, "type": self.type.value, "timestamp": self.timestamp.isoformat(), "data": self.data}
+        return {
+            "sequence": self.sequence,
+            "type": self.type.value,
+            "timestamp": self.timestamp.isoformat(),
+            "data": self.data,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Event:
-        return cls(data["sequence"], EventType(data["type"]), datetime.fromisoformat(data["timestamp"]), data.get("data") or {})
+        return cls(
+            data["sequence"], EventType(data["type"]), datetime.fromisoformat(data["timestamp"]), data.get("data") or {}
+        )

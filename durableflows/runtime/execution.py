@@ -5,6 +5,7 @@ and the code runs until it can go no further after each, so a replay sees
 exactly what the first run saw. Each command the code issues is checked on the
 spot against the next recorded event (replay) or appended as a new event (live).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -14,7 +15,7 @@ import itertools
 import random
 import traceback
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .. import serialization
@@ -53,7 +54,12 @@ class _RunClosed(BaseException):
 class WorkflowExecution:
     """Drives one run's coroutine against its history."""
 
-    def __init__(self, workflow_fn: Callable[..., Any], *, suggest_continue_as_new_after: int = DEFAULT_SUGGEST_CONTINUE_AS_NEW_AFTER) -> None:
+    def __init__(
+        self,
+        workflow_fn: Callable[..., Any],
+        *,
+        suggest_continue_as_new_after: int = DEFAULT_SUGGEST_CONTINUE_AS_NEW_AFTER,
+    ) -> None:
         self._fn = workflow_fn
         self._suggest_after = suggest_continue_as_new_after
         self.loop = WorkflowEventLoop(self)
@@ -70,7 +76,7 @@ class WorkflowExecution:
         self.conditions: list[tuple[Callable[[], Any], asyncio.Future]] = []
         self.patches: dict[str, bool] = {}
         self.vars: dict[str, Any] = {}
-        self.now = datetime.fromtimestamp(0, timezone.utc)
+        self.now = datetime.fromtimestamp(0, UTC)
         self.random = random.Random(0)
         self.replaying = False
         self.cancel_requested = False
@@ -162,7 +168,9 @@ class WorkflowExecution:
             case EventType.ACTIVITY_COMPLETED:
                 self._resolve(self._activities, data["activity_id"], result=data.get("result"))
             case EventType.ACTIVITY_FAILED | EventType.ACTIVITY_TIMED_OUT:
-                error = ActivityError(data.get("type", ""), data.get("message", ""), data.get("attempts", 0), data.get("name", ""))
+                error = ActivityError(
+                    data.get("type", ""), data.get("message", ""), data.get("attempts", 0), data.get("name", "")
+                )
                 self._resolve(self._activities, data["activity_id"], error=error)
             case EventType.TIMER_FIRED:
                 handle = self._timers.pop(data["timer_id"], None)
@@ -173,7 +181,12 @@ class WorkflowExecution:
             case EventType.CHILD_WORKFLOW_COMPLETED:
                 self._resolve(self._children, data["child_id"], result=data.get("result"))
             case EventType.CHILD_WORKFLOW_FAILED:
-                error = ChildWorkflowError(data.get("workflow_id", ""), data.get("status", "failed"), data.get("type", ""), data.get("message", ""))
+                error = ChildWorkflowError(
+                    data.get("workflow_id", ""),
+                    data.get("status", "failed"),
+                    data.get("type", ""),
+                    data.get("message", ""),
+                )
                 self._resolve(self._children, data["child_id"], error=error)
             case EventType.CANCEL_REQUESTED:
                 self.cancel_requested = True
@@ -202,7 +215,9 @@ class WorkflowExecution:
         self._main = self.loop.create_task(main(), name="workflow-main")
         self._main.add_done_callback(self._on_main_done)
 
-    def _resolve(self, table: dict[int, asyncio.Future], key: int, *, result: Any = None, error: BaseException | None = None) -> None:
+    def _resolve(
+        self, table: dict[int, asyncio.Future], key: int, *, result: Any = None, error: BaseException | None = None
+    ) -> None:
         future = table.pop(key, None)
         if future is None or future.done():  # cancelled meanwhile: the late outcome is ignored
             return
@@ -294,7 +309,9 @@ class WorkflowExecution:
     def record(self, type: EventType, data: dict[str, Any]) -> Event:
         """The command ``type`` with ``data``: matched against history on replay, appended when live."""
         if self._querying:
-            raise RuntimeError("query handlers may only read state; they cannot run activities, timers or other commands")
+            raise RuntimeError(
+                "query handlers may only read state; they cannot run activities, timers or other commands"
+            )
         if self.closed_by is not None:
             raise _RunClosed()
         while self._cursor < len(self.history):
@@ -304,7 +321,9 @@ class WorkflowExecution:
                 continue
             keys = COMMAND_KEYS.get(type, ())
             if recorded.type is not type or any(recorded.data.get(k) != data.get(k) for k in keys):
-                self._diverged(f"the workflow code issued {_describe_command(type, data)} where history has {_describe(recorded)}")
+                self._diverged(
+                    f"the workflow code issued {_describe_command(type, data)} where history has {_describe(recorded)}"
+                )
             self._cursor += 1
             return recorded
         if self.replaying:
@@ -349,7 +368,9 @@ class WorkflowExecution:
     def start_timer(self, handle: DurableTimerHandle, delay: float) -> None:
         handle.timer_id = self.next_id()
         fire_at = self.now + timedelta(seconds=delay)
-        self.record(EventType.TIMER_STARTED, {"timer_id": handle.timer_id, "duration": delay, "fire_at": fire_at.isoformat()})
+        self.record(
+            EventType.TIMER_STARTED, {"timer_id": handle.timer_id, "duration": delay, "fire_at": fire_at.isoformat()}
+        )
         self._timers[handle.timer_id] = handle
 
     def cancel_timer(self, handle: DurableTimerHandle) -> None:

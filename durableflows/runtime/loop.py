@@ -6,6 +6,7 @@ are ready, and its time is the workflow's time, taken from the history. A
 ``asyncio.wait_for`` work inside workflows. Futures and tasks hash by creation
 order, so sets of them (as in ``asyncio.wait``) iterate the same way on replay.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -151,9 +152,7 @@ class WorkflowEventLoop(asyncio.AbstractEventLoop):
         return None
 
     def _forbidden(self, *args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError(
-            "workflow code must be deterministic: threads, executors and I/O belong in activities"
-        )
+        raise RuntimeError("workflow code must be deterministic: threads, executors and I/O belong in activities")
 
     run_in_executor = call_soon_threadsafe = _forbidden
     run_forever = run_until_complete = _forbidden

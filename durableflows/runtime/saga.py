@@ -1,4 +1,5 @@
 """``df.Saga``: compensations that undo completed steps when a later one fails."""
+
 from __future__ import annotations
 
 import inspect
@@ -41,7 +42,9 @@ class Saga:
     async def __aenter__(self) -> Saga:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> bool:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
         if exc is not None and not _is_control_flow(exc):
             await self.compensate()
         return False

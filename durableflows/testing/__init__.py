@@ -6,6 +6,7 @@ database transaction, sends no Celery messages, and moves its clock straight
 to the next due timer whenever nothing else can happen, so a 30-day
 ``df.sleep`` returns at once. Activities can be mocked by name or function.
 """
+
 from .environment import ActivityMock, EnvironmentHandle, WorkflowEnvironment
 
 __all__ = ["ActivityMock", "EnvironmentHandle", "WorkflowEnvironment"]

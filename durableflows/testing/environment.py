@@ -1,4 +1,5 @@
 """The in-process workflow environment behind ``durableflows.testing``."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -18,7 +19,6 @@ from ..options import Duration, to_seconds
 from ..status import Status
 
 
-
 @dataclasses.dataclass
 class ActivityMock:
     """Stands in for an activity: returns ``return_value``, or follows ``side_effect``; records calls.
@@ -33,7 +33,11 @@ class ActivityMock:
     calls: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if self.side_effect is not None and not callable(self.side_effect) and not isinstance(self.side_effect, BaseException):
+        if (
+            self.side_effect is not None
+            and not callable(self.side_effect)
+            and not isinstance(self.side_effect, BaseException)
+        ):
             self._sequence: Iterator[Any] | None = iter(self.side_effect)
         else:
             self._sequence = None

@@ -3,6 +3,7 @@
 Enable it with ``pytest_plugins = ["durableflows.testing.pytest_plugin"]`` in
 your ``conftest.py``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator

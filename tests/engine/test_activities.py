@@ -1,4 +1,5 @@
 """Activity attempts: retries and backoff, non-retryable errors, timeouts, heartbeats, exactly-once facts."""
+
 from datetime import timedelta
 
 import pytest
@@ -62,7 +63,9 @@ def _claim_only(handle, env):
     process_workflow_task(handle.run_id)
     task = ActivityTask.objects.get(run__workflow_id=handle.workflow_id)
     now = storage.now()
-    ActivityTask.objects.filter(pk=task.pk).update(state="started", started_at=now, deadline=now + timedelta(seconds=10))
+    ActivityTask.objects.filter(pk=task.pk).update(
+        state="started", started_at=now, deadline=now + timedelta(seconds=10)
+    )
     task.refresh_from_db()
     return task
 

@@ -1,4 +1,5 @@
 """Cancellation, termination, child workflows and continue-as-new."""
+
 import pytest
 
 import durableflows as df

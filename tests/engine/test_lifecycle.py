@@ -1,4 +1,5 @@
 """Starting runs: ids, conflicts, delays, transactions, bad input and Django signals."""
+
 import pytest
 from django.db import transaction
 
@@ -19,9 +20,9 @@ def test_three_activities_complete_with_a_complete_history(durableflows_env):
     assert types(handle) == ["WorkflowStarted"]
     assert handle.result() == [1, 2, 3]
     assert handle.status == df.Status.COMPLETED
-    assert types(handle) == ["WorkflowStarted"] + [
-        "ActivityScheduled", "ActivityStarted", "ActivityCompleted"
-    ] * 3 + ["WorkflowCompleted"]
+    assert types(handle) == ["WorkflowStarted"] + ["ActivityScheduled", "ActivityStarted", "ActivityCompleted"] * 3 + [
+        "WorkflowCompleted"
+    ]
     assert [e.sequence for e in handle.history()] == list(range(1, 12))
 
 

@@ -1,4 +1,5 @@
 """Durable timers with time skipping, signals, queries and variables."""
+
 import time
 
 import pytest

@@ -1,4 +1,5 @@
 """Workflows and activities used by the engine tests (registered when this module is imported)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -30,7 +31,9 @@ def declined(kind: str):
     raise df.NonRetryableError("card declined", type="CardDeclined")
 
 
-@df.activity(name="engine.slow", start_to_close_timeout=10, retry=df.RetryPolicy(maximum_attempts=2, initial_interval=1))
+@df.activity(
+    name="engine.slow", start_to_close_timeout=10, retry=df.RetryPolicy(maximum_attempts=2, initial_interval=1)
+)
 def slow():
     return "slow done"
 
