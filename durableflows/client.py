@@ -164,7 +164,10 @@ class WorkflowHandle:
             execution.apply(history[0].type, history[0].data, history[0].timestamp)
         else:
             execution.replay(history)
-        result = execution.query(name, serialization.decode(encoded))
+        try:
+            result = execution.query(name, serialization.decode(encoded))
+        finally:
+            execution.discard()
         return serialization.decode(serialization.check(result, what=f"answer of query {name!r}"))
 
     def describe(self) -> dict[str, Any]:

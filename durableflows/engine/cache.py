@@ -21,26 +21,36 @@ class ExecutionCache:
         """Remove and return the execution of ``run_id`` if it is exactly at ``history_length``."""
         with self._lock:
             execution = self._entries.pop(run_id, None)
-        if execution is not None and execution.last_sequence == history_length and not execution.is_closed:
+        if execution is None:
+            return None
+        if execution.last_sequence == history_length and not execution.is_closed:
             return execution
+        execution.discard()  # another worker moved the run on; this copy is stale
         return None
 
     def put(self, run_id: Any, execution: WorkflowExecution) -> None:
         if self.size <= 0 or execution.is_closed:
+            execution.discard()
             return
         with self._lock:
             self._entries[run_id] = execution
             self._entries.move_to_end(run_id)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            evicted = [self._entries.popitem(last=False)[1] for _ in range(len(self._entries) - self.size)]
+        for old in evicted:
+            old.discard()
 
     def discard(self, run_id: Any) -> None:
         with self._lock:
-            self._entries.pop(run_id, None)
+            execution = self._entries.pop(run_id, None)
+        if execution is not None:
+            execution.discard()
 
     def clear(self) -> None:
         with self._lock:
+            executions = list(self._entries.values())
             self._entries.clear()
+        for execution in executions:
+            execution.discard()
 
     def __len__(self) -> int:
         return len(self._entries)

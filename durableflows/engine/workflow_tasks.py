@@ -43,16 +43,18 @@ class TaskResult:
 
 def process_workflow_task(run_id: Any, *, eager: bool = False) -> TaskResult:
     """Run one workflow task for ``run_id``; with ``eager``, a lone new activity is handed back to run here."""
+    working: list[WorkflowExecution] = []
     try:
         with transaction.atomic():
-            return _process(run_id, eager=eager and df_settings.EAGER_ACTIVITIES)
+            return _process(run_id, eager=eager and df_settings.EAGER_ACTIVITIES, working=working)
     except Exception as exc:
-        cache.discard(run_id)
+        for execution in working:  # its state is ahead of the rolled-back history
+            execution.discard()
         _hold(run_id, exc)
         return TaskResult("held")
 
 
-def _process(run_id: Any, *, eager: bool) -> TaskResult:
+def _process(run_id: Any, *, eager: bool, working: list[WorkflowExecution]) -> TaskResult:
     run = WorkflowRun.objects.select_for_update().filter(pk=run_id).first()
     if run is None:
         return TaskResult("missing")
@@ -74,7 +76,7 @@ def _process(run_id: Any, *, eager: bool) -> TaskResult:
         closing.terminate_run(run, terminate.data.get("reason", ""), now)
         return TaskResult("terminated")
 
-    execution, new_events = _bring_up_to_date(run, starting)
+    execution, new_events = _bring_up_to_date(run, starting, working)
     for item in items:
         if execution.is_closed:
             break  # facts that arrive after the run's end are dropped with the inbox
@@ -108,15 +110,19 @@ def _process(run_id: Any, *, eager: bool) -> TaskResult:
     return TaskResult("closed" if execution.is_closed else "advanced", eager_activity)
 
 
-def _bring_up_to_date(run: WorkflowRun, starting: bool) -> tuple[WorkflowExecution, list[Event]]:
+def _bring_up_to_date(
+    run: WorkflowRun, starting: bool, working: list[WorkflowExecution]
+) -> tuple[WorkflowExecution, list[Event]]:
     """The run's execution at its stored history: from the cache, or replayed; a new run is started."""
     execution = cache.take(run.pk, run.history_length)
     if execution is not None:
+        working.append(execution)
         return execution, []
     definition = registry.get_workflow(run.workflow_name)
     execution = WorkflowExecution(
         definition.fn, suggest_continue_as_new_after=df_settings.SUGGEST_CONTINUE_AS_NEW_AFTER
     )
+    working.append(execution)
     history = storage.load_history(run.pk)
     if starting:
         started = history[0]  # stored by the client; applying it runs the code's first steps

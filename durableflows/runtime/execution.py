@@ -86,6 +86,7 @@ class WorkflowExecution:
         self._main: asyncio.Task | None = None
         self._fatal: NonDeterminismError | None = None
         self._querying = False
+        self._discarded = False
 
     # -- driving from the engine -------------------------------------------------
     def replay(self, events: Iterable[Event]) -> None:
@@ -134,6 +135,27 @@ class WorkflowExecution:
         finally:
             self._querying = False
             asyncio.events._set_running_loop(previous)
+
+    def discard(self) -> None:
+        """Unwind the suspended workflow code quietly, before this execution is dropped from memory.
+
+        Left to the garbage collector, suspended coroutines would run their
+        ``finally`` blocks outside the workflow loop and log errors.
+        """
+        if self._discarded:
+            return
+        self._discarded = True
+        previous = asyncio.events._get_running_loop()
+        asyncio.events._set_running_loop(self.loop)
+        try:
+            for task in asyncio.all_tasks(self.loop):
+                try:
+                    task.get_coro().close()
+                except BaseException:  # noqa: BLE001, S110 - whatever the code does while unwinding is moot
+                    pass
+        finally:
+            asyncio.events._set_running_loop(previous)
+            self.loop.close()
 
     @property
     def is_closed(self) -> bool:
@@ -312,7 +334,7 @@ class WorkflowExecution:
             raise RuntimeError(
                 "query handlers may only read state; they cannot run activities, timers or other commands"
             )
-        if self.closed_by is not None:
+        if self.closed_by is not None or self._discarded:
             raise _RunClosed()
         while self._cursor < len(self.history):
             recorded = self.history[self._cursor]

@@ -9,6 +9,7 @@ from typing import Any
 
 from .. import registry
 from . import api
+from .execution import ContinueAsNew, _RunClosed
 
 
 class Saga:
@@ -57,6 +58,4 @@ def _is_activity(compensation: Any) -> bool:
 
 
 def _is_control_flow(exc: BaseException) -> bool:
-    from .execution import ContinueAsNew, _RunClosed
-
-    return isinstance(exc, (ContinueAsNew, _RunClosed))
+    return isinstance(exc, (ContinueAsNew, _RunClosed, GeneratorExit))

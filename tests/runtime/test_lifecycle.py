@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
+import sys
 
 import pytest
 
@@ -209,3 +211,30 @@ def test_signal_workflow_records_the_signal():
     run = Driver(signaller)
     assert types(run.new[1:]) == [EventType.SIGNAL_EXTERNAL_SENT, EventType.WORKFLOW_COMPLETED]
     assert run.new[1].data == {"workflow_id": "other-1", "name": "poke", "payload": {"n": 1}}
+
+
+def test_discarding_a_suspended_execution_unwinds_it_quietly(monkeypatch):
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    cleanups = []
+
+    @df.workflow(name="tests.lifecycle.discarded")
+    async def discarded() -> None:
+        async with df.Saga() as saga:
+            saga.add(lambda: cleanups.append("compensated"))
+            try:
+                await df.wait_signal("never")
+            finally:
+                cleanups.append("finally ran")
+                df.set_var("after", 1)  # a command while unwinding is refused, not recorded
+
+    run = Driver(discarded)
+    execution = run.execution
+    recorded = list(execution.history)
+    execution.discard()
+    execution.discard()  # idempotent
+    del run, execution
+    gc.collect()
+    assert cleanups == ["finally ran"]  # the saga does not compensate a run that is merely unloaded
+    assert unraisable == []
+    assert [e.type for e in recorded] == [EventType.WORKFLOW_STARTED]
