@@ -5,6 +5,7 @@ Import everything from here: ``import durableflows as df``. The client calls
 are loaded on first use, so this module imports cleanly from ``settings.py``
 and from the pure runtime.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,6 +19,7 @@ from .errors import (
     NonDeterminismError,
     NonRetryableError,
     QueryNotFound,
+    ScheduleNotFound,
     SerializationError,
     SideEffectError,
     UnknownWorkflowError,
@@ -54,6 +56,7 @@ from .runtime.saga import Saga
 from .status import Status
 
 _CLIENT_NAMES = ("start", "astart", "get_handle", "aget_handle", "WorkflowHandle")
+_SCHEDULE_NAMES = ("schedule", "aschedule", "get_schedule", "aget_schedule", "ScheduleHandle")
 
 __all__ = [
     "ActivityCancelled",
@@ -70,6 +73,8 @@ __all__ = [
     "QueryNotFound",
     "RetryPolicy",
     "Saga",
+    "ScheduleHandle",
+    "ScheduleNotFound",
     "SerializationError",
     "SideEffectError",
     "Status",
@@ -82,17 +87,21 @@ __all__ = [
     "activity",
     "activity_info",
     "aget_handle",
+    "aget_schedule",
+    "aschedule",
     "astart",
     "continue_as_new",
     "execute_activity",
     "execute_child_workflow",
     "get_handle",
+    "get_schedule",
     "heartbeat",
     "info",
     "logger",
     "now",
     "patched",
     "random",
+    "schedule",
     "set_query_handler",
     "set_signal_handler",
     "set_var",
@@ -113,4 +122,8 @@ def __getattr__(name: str) -> Any:
         from . import client
 
         return getattr(client, name)
+    if name in _SCHEDULE_NAMES:
+        from . import schedules
+
+        return getattr(schedules, name)
     raise AttributeError(f"module 'durableflows' has no attribute {name!r}")

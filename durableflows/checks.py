@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core import checks
 
 from .conf import DEFAULTS
+from .options import to_seconds
 
 
 @checks.register()
@@ -28,6 +29,14 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
         value = user.get(key, DEFAULTS[key])
         if not isinstance(value, (int, float)) or value <= 0:
             errors.append(checks.Error(f"DURABLEFLOWS[{key!r}] must be a positive number", id="durableflows.E003"))
+    retention = user.get("RETENTION")
+    if retention is not None:
+        try:
+            to_seconds(retention, name='DURABLEFLOWS["RETENTION"]')
+        except (TypeError, ValueError) as exc:
+            errors.append(
+                checks.Error(str(exc), hint="use a timedelta, a number of seconds, or None", id="durableflows.E004")
+            )
     if not getattr(settings, "CELERY_BROKER_URL", None) and not getattr(settings, "BROKER_URL", None):
         errors.append(
             checks.Warning(

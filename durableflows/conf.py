@@ -1,4 +1,5 @@
 """``settings.DURABLEFLOWS``: one namespaced dict, read through :data:`df_settings` with defaults."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -33,6 +34,12 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_QUEUE": None,
     # History length past which info().continue_as_new_suggested turns true.
     "SUGGEST_CONTINUE_AS_NEW_AFTER": 4000,
+    # How long closed runs (and their histories) are kept: a timedelta or seconds; None keeps them forever.
+    "RETENTION": None,
+    # Seconds between retention passes in each worker's housekeeping (each pass deletes a bounded number of batches).
+    "RETENTION_INTERVAL": 60.0,
+    # Runs deleted per retention batch (one short transaction each).
+    "RETENTION_BATCH": 500,
 }
 
 

@@ -24,6 +24,10 @@ class WorkflowAlreadyExists(DurableFlowsError):
         self.run_id = run_id
 
 
+class ScheduleNotFound(DurableFlowsError, LookupError):
+    """No schedule with that id exists."""
+
+
 class UnknownWorkflowError(DurableFlowsError, LookupError):
     """No workflow or activity is registered under that name."""
 

@@ -3,9 +3,12 @@
 The database is the truth. Every fact is a row written in a transaction; a
 Celery message only ever says "look at run X" or "run activity task Y".
 """
+
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import Any
 
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
@@ -13,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from .cron import cron_validator, next_fire_time, schedule_id_validator, timezone_validator
 from .runtime.events import EventType
 from .status import OPEN_STATUSES, Status
 
@@ -61,6 +65,7 @@ class WorkflowRun(models.Model):
             models.Index(fields=["workflow_id", "-created_at"], name="df_run_workflow_id"),
             models.Index(fields=["status", "-created_at"], name="df_run_status"),
             models.Index(fields=["wake_at"], name="df_run_wake_at", condition=Q(wake_at__isnull=False)),
+            models.Index(fields=["closed_at"], name="df_run_closed_at", condition=Q(closed_at__isnull=False)),
             models.Index(fields=["subject_type", "subject_id"], name="df_run_subject"),
         ]
         permissions = [
@@ -161,3 +166,76 @@ class Timer(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "timer_id"], name="df_timer_run_id")]
+
+
+_now = timezone.now  # the Schedule class body below has a field named "timezone"
+
+
+class Schedule(models.Model):
+    """A durable cron schedule that starts runs of one workflow; housekeeping fires it (``df.schedule``).
+
+    The run of each occurrence gets the workflow id ``"<schedule_id>@<fire time in UTC>"``,
+    so an occurrence can only ever start once, and a schedule's runs are found by that prefix.
+    """
+
+    class Overlap(models.TextChoices):
+        SKIP = "skip", "Skip while the previous run is open"
+        BUFFER_ONE = "buffer_one", "Start one more once the previous run closes"
+        ALLOW_ALL = "allow_all", "Always start"
+
+    schedule_id = models.CharField(max_length=200, unique=True, validators=[schedule_id_validator])
+    workflow_name = models.CharField(max_length=255)
+    args = models.JSONField(default=list, blank=True, help_text="the encoded arguments of each run")
+    cron = models.CharField(max_length=200, validators=[cron_validator], help_text="e.g. '0 9 * * 1-5' or '@daily'")
+    timezone = models.CharField(max_length=64, default="UTC", validators=[timezone_validator])
+    overlap = models.CharField(max_length=20, choices=Overlap.choices, default=Overlap.SKIP)
+    queue = models.CharField(max_length=200, blank=True)
+    paused = models.BooleanField(default=False)
+    next_fire_at = models.DateTimeField(null=True, blank=True, help_text="the next occurrence; none while paused")
+    buffered_fire_at = models.DateTimeField(
+        null=True, blank=True, help_text="an occurrence held back by overlap='buffer_one' until the last run closes"
+    )
+    last_fired_at = models.DateTimeField(null=True, blank=True, help_text="the occurrence of the last started run")
+    last_workflow_id = models.CharField(max_length=255, blank=True, help_text="the workflow id of the last started run")
+    last_error = models.TextField(blank=True, help_text="why the last occurrence could not start")
+    created_at = models.DateTimeField(default=_now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["schedule_id"]
+        indexes = [models.Index(fields=["paused", "next_fire_at"], name="df_schedule_due")]
+        permissions = [("trigger_schedule", "Can trigger schedules")]
+
+    def __str__(self) -> str:
+        return f"{self.schedule_id} ({self.cron} {self.timezone}, {self.workflow_name})"
+
+    @classmethod
+    def from_db(cls, db: Any, field_names: Any, values: Any) -> Schedule:
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_timing = (instance.__dict__.get("cron"), instance.__dict__.get("timezone"))
+        return instance
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Keep the state consistent with the settings, also after edits in the admin.
+
+        ``next_fire_at`` is none while paused and recomputed when the timing changed;
+        a buffered start exists only for an active ``buffer_one`` schedule.
+        """
+        loaded = getattr(self, "_loaded_timing", None)
+        if self.paused or self.overlap != self.Overlap.BUFFER_ONE:
+            self.buffered_fire_at = None
+        if self.paused:
+            self.next_fire_at = None
+        elif self.next_fire_at is None or (loaded is not None and loaded != (self.cron, self.timezone)):
+            from .storage import now  # storage imports this module
+
+            self.reschedule(now())
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "next_fire_at", "updated_at"}
+        super().save(*args, **kwargs)
+        self._loaded_timing = (self.cron, self.timezone)
+
+    def reschedule(self, now: datetime) -> None:
+        """Set ``next_fire_at`` to the first occurrence after ``now`` (not saved)."""
+        self.next_fire_at = next_fire_time(self.cron, self.timezone, now)
+        self._loaded_timing = (self.cron, self.timezone)

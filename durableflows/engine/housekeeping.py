@@ -1,9 +1,11 @@
-"""The sweep every worker runs: fire due timers, time out activities, re-send lost doorbells.
+"""The sweep every worker runs: fire due timers, time out activities, re-send lost doorbells,
+start due schedules (``scheduler``) and purge expired runs (``retention``).
 
 Each step claims its rows with ``SELECT ... FOR UPDATE SKIP LOCKED`` (on
 PostgreSQL; SQLite serializes writers anyway) and is idempotent, so any number
 of workers may sweep at once without firing anything twice.
 """
+
 from __future__ import annotations
 
 import logging
@@ -17,7 +19,7 @@ from ..conf import df_settings
 from ..models import ActivityTask, InboxItem, Timer, WorkflowRun
 from ..runtime import EventType
 from ..status import Status
-from . import activities, doorbell
+from . import activities, doorbell, retention, scheduler
 
 log = logging.getLogger("durableflows.housekeeping")
 State = ActivityTask.State
@@ -32,6 +34,8 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
         "activities_timed_out": time_out_activities(now),
         "activities_dispatched": dispatch_due_activities(now),
         "runs_rung": ring_runs_needing_a_task(now),
+        "schedules_started": scheduler.start_due_schedules(now),
+        "runs_purged": retention.purge_if_due(now),
     }
 
 
@@ -68,8 +72,11 @@ def time_out_activities(now: datetime) -> int:
 
 def _deadline_is_heartbeat(task: ActivityTask) -> bool:
     options = task.options or {}
-    return bool(options.get("heartbeat_timeout")) and task.started_at is not None and task.deadline is not None and (
-        task.deadline < task.started_at + timedelta(seconds=options["start_to_close_timeout"])
+    return (
+        bool(options.get("heartbeat_timeout"))
+        and task.started_at is not None
+        and task.deadline is not None
+        and (task.deadline < task.started_at + timedelta(seconds=options["start_to_close_timeout"]))
     )
 
 

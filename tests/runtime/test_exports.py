@@ -29,6 +29,8 @@ EXPECTED_ALL = [
     "QueryNotFound",
     "RetryPolicy",
     "Saga",
+    "ScheduleHandle",
+    "ScheduleNotFound",
     "SerializationError",
     "SideEffectError",
     "Status",
@@ -41,17 +43,21 @@ EXPECTED_ALL = [
     "activity",
     "activity_info",
     "aget_handle",
+    "aget_schedule",
+    "aschedule",
     "astart",
     "continue_as_new",
     "execute_activity",
     "execute_child_workflow",
     "get_handle",
+    "get_schedule",
     "heartbeat",
     "info",
     "logger",
     "now",
     "patched",
     "random",
+    "schedule",
     "set_query_handler",
     "set_signal_handler",
     "set_var",
@@ -67,7 +73,18 @@ EXPECTED_ALL = [
 ]
 
 #: Loaded lazily because they need Django; checked by the client tests, not here.
-CLIENT_NAMES = {"start", "astart", "get_handle", "aget_handle", "WorkflowHandle"}
+CLIENT_NAMES = {
+    "start",
+    "astart",
+    "get_handle",
+    "aget_handle",
+    "WorkflowHandle",
+    "schedule",
+    "aschedule",
+    "get_schedule",
+    "aget_schedule",
+    "ScheduleHandle",
+}
 
 #: Event types of the history vocabulary (API.md section 5), in that order.
 HISTORY_VOCABULARY = [

@@ -1,0 +1,168 @@
+"""Retention: closed runs past the period go, with their history and tasks, in batches; nothing open is touched."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from durableflows import storage
+from durableflows.engine import housekeeping, retention
+from durableflows.management.commands.durableflows_purge import parse_duration
+from durableflows.models import ActivityTask, HistoryEvent, InboxItem, WorkflowRun
+from durableflows.runtime import Event, EventType
+
+from . import schedule_workflows  # noqa: F401 - registers the workflows
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+WEEK = timedelta(days=7)
+
+
+def make_run(workflow_id, *, status="completed", closed_days_ago: float | None = 30, parent=None, base=NOW):
+    """A run with three history events and an activity task; closed ``closed_days_ago`` days before ``base``."""
+    run = storage.create_run("schedules_test.report", ["x"], workflow_id=workflow_id, parent=parent)
+    storage.append_events(
+        run,
+        [
+            Event(2, EventType.WORKFLOW_COMPLETED, NOW, {"result": "done"}),
+            Event(3, EventType.VAR_SET, NOW, {"name": "n", "value": 1}),
+        ],
+    )
+    ActivityTask.objects.create(run=run, activity_id=1, name="replay_check.shout", state="completed")
+    closed_at = None if closed_days_ago is None else base - timedelta(days=closed_days_ago)
+    WorkflowRun.objects.filter(pk=run.pk).update(status=status, closed_at=closed_at)
+    run.refresh_from_db()
+    return run
+
+
+def remaining() -> set[str]:
+    return set(WorkflowRun.objects.values_list("workflow_id", flat=True))
+
+
+@pytest.mark.django_db
+def test_purge_deletes_only_closed_runs_past_the_period_with_their_events_and_tasks():
+    old = make_run("old")
+    make_run("old-failed", status="failed")
+    make_run("recent", closed_days_ago=2)
+    make_run("open", status="running", closed_days_ago=None)
+    open_parent = make_run("open-parent", status="running", closed_days_ago=None)
+    make_run("child-of-open-parent", parent=open_parent)
+    closed_parent = make_run("closed-parent")
+    make_run("open-child-of-closed-parent", status="running", closed_days_ago=None, parent=closed_parent)
+    storage.add_fact(old, EventType.SIGNAL_RECEIVED, {"name": "late", "payload": None}, ring=False)
+
+    result = retention.purge(WEEK, now=NOW)
+
+    assert (result.runs, result.events) == (2, 6)
+    assert result.cutoff == NOW - WEEK
+    assert remaining() == {
+        "recent",
+        "open",
+        "open-parent",
+        "child-of-open-parent",
+        "closed-parent",
+        "open-child-of-closed-parent",
+    }
+    assert not HistoryEvent.objects.filter(run__workflow_id__in=["old", "old-failed"]).exists()
+    assert HistoryEvent.objects.count() == 6 * 3
+    assert ActivityTask.objects.count() == 6 and not InboxItem.objects.exists()
+
+
+@pytest.mark.django_db
+def test_closed_children_and_successors_lose_only_their_link_to_a_purged_run():
+    parent = make_run("parent", closed_days_ago=30)
+    make_run("child", closed_days_ago=1, parent=parent)
+    successor = make_run("parent", closed_days_ago=1)
+    WorkflowRun.objects.filter(pk=successor.pk).update(continued_from=parent)
+    retention.purge(WEEK, now=NOW)
+    assert list(WorkflowRun.objects.filter(workflow_id="parent").values_list("continued_from", flat=True)) == [None]
+    assert WorkflowRun.objects.get(workflow_id="child").parent is None
+
+
+@pytest.mark.django_db
+def test_purge_works_in_batches_and_max_batches_bounds_one_call():
+    for i in range(5):
+        make_run(f"old-{i}", closed_days_ago=30 + i)
+    assert retention.purge(WEEK, now=NOW, batch_size=2, max_batches=2).runs == 4
+    assert remaining() == {"old-0"}  # the oldest went first
+    assert retention.purge(WEEK, now=NOW, batch_size=2).runs == 1
+    assert remaining() == set()
+
+
+@pytest.mark.django_db
+def test_dry_run_counts_and_deletes_nothing():
+    make_run("old")
+    make_run("recent", closed_days_ago=1)
+    result = retention.purge(WEEK, now=NOW, dry_run=True)
+    assert (result.runs, result.events) == (1, 3)
+    assert remaining() == {"old", "recent"}
+
+
+@pytest.mark.django_db
+def test_without_a_retention_setting_nothing_is_ever_purged(settings):
+    settings.DURABLEFLOWS = {}
+    make_run("ancient", closed_days_ago=3650)
+    assert retention.purge(now=NOW).runs == 0
+    assert housekeeping.sweep(NOW)["runs_purged"] == 0
+    assert remaining() == {"ancient"}
+
+
+@pytest.mark.django_db
+def test_housekeeping_purges_per_the_setting_at_most_once_per_interval(settings, monkeypatch):
+    settings.DURABLEFLOWS = {"RETENTION": WEEK, "RETENTION_INTERVAL": 60}
+    monkeypatch.setattr(retention, "_last_pass", None)
+    make_run("old")
+    assert housekeeping.sweep(NOW)["runs_purged"] == 1
+    make_run("old-2")
+    assert housekeeping.sweep(NOW + timedelta(seconds=30))["runs_purged"] == 0  # rate-limited in this process
+    assert housekeeping.sweep(NOW + timedelta(seconds=61))["runs_purged"] == 1
+    assert remaining() == set()
+
+
+@pytest.mark.django_db
+def test_the_retention_setting_accepts_seconds(settings):
+    settings.DURABLEFLOWS = {"RETENTION": 3 * 86400}
+    make_run("old", closed_days_ago=4)
+    make_run("recent", closed_days_ago=2)
+    assert retention.purge(now=NOW).runs == 1
+    assert remaining() == {"recent"}
+
+
+# -- the management command -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("90", timedelta(seconds=90)), ("45m", timedelta(minutes=45)), ("12h", timedelta(hours=12)),
+     ("30d", timedelta(days=30)), ("2w", timedelta(weeks=2)), ("1.5d", timedelta(hours=36))],
+)  # fmt: skip
+def test_parse_duration(text, expected):
+    assert parse_duration(text) == expected
+
+
+@pytest.mark.django_db
+def test_purge_command_with_older_than_and_dry_run(settings):
+    settings.DURABLEFLOWS = {}
+    make_run("old", base=storage.now())  # the command purges relative to the real clock
+    out = StringIO()
+    call_command("durableflows_purge", "--older-than", "7d", "--dry-run", stdout=out)
+    assert out.getvalue().startswith("Would delete 1 closed run(s) and 3 history event(s)")
+    assert remaining() == {"old"}
+    call_command("durableflows_purge", "--older-than", "7d", stdout=out)
+    assert "Deleted 1 closed run(s)" in out.getvalue()
+    assert remaining() == set()
+
+
+@pytest.mark.django_db
+def test_purge_command_uses_the_setting_and_refuses_to_guess(settings):
+    settings.DURABLEFLOWS = {}
+    with pytest.raises(CommandError, match="no retention configured"):
+        call_command("durableflows_purge", stdout=StringIO())
+    with pytest.raises(CommandError, match="not a duration"):
+        call_command("durableflows_purge", "--older-than", "soon", stdout=StringIO())
+    settings.DURABLEFLOWS = {"RETENTION": WEEK}
+    out = StringIO()
+    call_command("durableflows_purge", stdout=out)
+    assert out.getvalue().startswith("Deleted 0 closed run(s)")
