@@ -92,12 +92,14 @@ def create_run(
     return run
 
 
-def add_fact(run: WorkflowRun | Any, type: EventType, data: dict[str, Any], *, ring: bool = True) -> InboxItem:
+def add_fact(
+    run: WorkflowRun | Any, type: EventType, data: dict[str, Any], *, ring: bool = True, queue: str | None = None
+) -> InboxItem:
     """Queue a fact for the run's next workflow task (inside the caller's transaction)."""
     run_id = run.run_id if isinstance(run, WorkflowRun) else run
     item = InboxItem.objects.create(run_id=run_id, type=type, data=data, created_at=now())
     if ring:
-        doorbell.ring_workflow(run_id, queue=getattr(run, "queue", None) or None)
+        doorbell.ring_workflow(run_id, queue=queue or getattr(run, "queue", None) or None)
     return item
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from celery import shared_task
 
 from .conf import df_settings
-from .engine import activities, doorbell
+from .engine import activities
 from .engine.workflow_tasks import process_workflow_task
+from .models import ActivityTask
 
 #: Bound on how many steps one message may carry a workflow inline before handing over to doorbells.
 MAX_INLINE_STEPS = 100
@@ -14,28 +15,26 @@ MAX_INLINE_STEPS = 100
 
 @shared_task(name="durableflows.workflow_task", ignore_result=True)
 def workflow_task(run_id: str) -> str:
-    """Advance one run; a lone new activity runs right here instead of via another message."""
+    """Advance one run; a lone new activity is claimed and run right here instead of via another message."""
     result = process_workflow_task(run_id, eager=True)
-    if result.eager_activity is not None:
-        _run_activities_inline(*result.eager_activity)
+    _carry(result.eager_activity)
     return result.outcome
 
 
 @shared_task(name="durableflows.activity_task", ignore_result=True)
 def activity_task(task_pk: int, attempt: int) -> None:
     """Run one activity attempt, then carry its workflow forward in this worker."""
-    _run_activities_inline(task_pk, attempt)
+    _carry(activities.claim(task_pk, attempt))
 
 
-def _run_activities_inline(task_pk: int, attempt: int) -> None:
-    inline = df_settings.INLINE_WORKFLOW_TASKS
-    step: tuple[int, int] | None = (task_pk, attempt)
-    for _ in range(MAX_INLINE_STEPS):
-        if step is None:
+def _carry(task: ActivityTask | None) -> None:
+    """Run claimed attempts one after another, each settled in the workflow task it feeds."""
+    for step in range(MAX_INLINE_STEPS):
+        if task is None:
             return
-        run_id = activities.execute(*step, ring_workflow=not inline)
-        if run_id is None or not inline:
+        outcome = activities.run_attempt(task)
+        if not df_settings.INLINE_WORKFLOW_TASKS:
+            activities.record(task, outcome)
             return
-        step = process_workflow_task(run_id, eager=True).eager_activity
-    if step is not None:
-        doorbell.send(doorbell.ACTIVITY_TASK, list(step))
+        last = step == MAX_INLINE_STEPS - 1  # the next activity then goes out as a message
+        task = process_workflow_task(task.run_id, eager=not last, settle=(task, outcome)).eager_activity

@@ -47,24 +47,50 @@ class Failure:
         return cls(type(exc).__name__, str(exc), formatted)
 
 
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """How one attempt ended: an encoded result, or a failure."""
+
+    result: Any = None
+    failure: Failure | None = None
+
+
 def execute(task_pk: int, attempt: int, *, ring_workflow: bool = True) -> Any:
-    """Run one attempt if it can be claimed; returns the run id when the attempt settled the activity."""
+    """Claim, run and record one attempt; returns the run id when the attempt settled the activity."""
+    task = claim(task_pk, attempt)
+    if task is None:
+        return None
+    return record(task, run_attempt(task), ring_workflow=ring_workflow)
+
+
+def claim(task_pk: int, attempt: int) -> ActivityTask | None:
+    """Take attempt ``attempt`` with a conditional update; ``None`` if it is not due or someone else has it."""
     now = storage.now()
     task = ActivityTask.objects.select_related("run").filter(pk=task_pk).first()
     if task is None or task.attempt != attempt or task.state != State.SCHEDULED or task.due_at > now:
         return None
-    options = ActivityOptions.from_json(task.options)
-    deadline = now + timedelta(seconds=options.start_to_close_timeout)
-    if options.heartbeat_timeout:
-        deadline = min(deadline, now + timedelta(seconds=options.heartbeat_timeout))
+    deadline = attempt_deadline(ActivityOptions.from_json(task.options), now)
     claimed = ActivityTask.objects.filter(
         pk=task_pk, attempt=attempt, state=State.SCHEDULED, cancel_requested=False
     ).update(state=State.STARTED, started_at=now, deadline=deadline)
     if not claimed:
         return None
-    task.started_at = now
-    context = _AttemptContext(task, options)
-    token = current_activity.set(context)
+    task.state, task.started_at, task.deadline = State.STARTED, now, deadline
+    return task
+
+
+def attempt_deadline(options: ActivityOptions, started_at: datetime) -> datetime:
+    """When an attempt started at ``started_at`` times out, absent heartbeats."""
+    deadline = started_at + timedelta(seconds=options.start_to_close_timeout)
+    if options.heartbeat_timeout:
+        deadline = min(deadline, started_at + timedelta(seconds=options.heartbeat_timeout))
+    return deadline
+
+
+def run_attempt(task: ActivityTask) -> Outcome:
+    """Run the activity's code for a claimed attempt, outside any transaction."""
+    options = ActivityOptions.from_json(task.options)
+    token = current_activity.set(_AttemptContext(task, options))
     try:
         definition = registry.get_activity(task.name)
         args, _ = serialization.decode_arguments(definition.fn, task.args)
@@ -75,76 +101,72 @@ def execute(task_pk: int, attempt: int, *, ring_workflow: bool = True) -> Any:
             result, what=f"result of activity {task.name!r}", limit=df_settings.MAX_PAYLOAD_BYTES
         )
     except Exception as exc:  # noqa: BLE001 - every failure of user code is recorded
-        return settle_failure(task, attempt, Failure.from_exception(exc), ring_workflow=ring_workflow)
+        return Outcome(failure=Failure.from_exception(exc))
     finally:
         current_activity.reset(token)
-    return settle_success(task, attempt, encoded, ring_workflow=ring_workflow)
+    return Outcome(result=encoded)
 
 
-def settle_success(task: ActivityTask, attempt: int, result: Any, *, ring_workflow: bool = True) -> Any:
-    now = storage.now()
+def record(task: ActivityTask, outcome: Outcome, *, timed_out: bool = False, ring_workflow: bool = True) -> Any:
+    """Settle an attempt in its own transaction, queueing the fact for the workflow; returns the run id if settled."""
     with transaction.atomic():
-        done = ActivityTask.objects.filter(pk=task.pk, attempt=attempt, state=State.STARTED).update(
-            state=State.COMPLETED, closed_at=now
-        )
-        if not done:
-            log.info("dropping a late result of %s: the attempt no longer holds", task)
+        fact = settle(task, outcome, timed_out=timed_out)
+        if fact is None:
             return None
-        storage.add_fact(
-            task.run,
-            EventType.ACTIVITY_COMPLETED,
-            {"activity_id": task.activity_id, "result": result, "started": _started(task, attempt)},
-            ring=ring_workflow,
-        )
+        storage.add_fact(task.run_id, *fact, ring=ring_workflow, queue=task.run.queue or None)
     return task.run_id
 
 
-def settle_failure(
-    task: ActivityTask, attempt: int, failure: Failure, *, timed_out: bool = False, ring_workflow: bool = True
-) -> Any:
-    """Schedule the next attempt per the retry policy, or fail the activity for good."""
+def settle(task: ActivityTask, outcome: Outcome, *, timed_out: bool = False) -> tuple[EventType, dict] | None:
+    """Apply an attempt's outcome if the attempt still holds (inside the caller's transaction).
+
+    Returns the fact for the workflow when the activity is done for good; ``None``
+    when a retry was scheduled or the attempt no longer holds (a late result).
+    """
     now = storage.now()
+    attempt = task.attempt
+    holds = ActivityTask.objects.filter(pk=task.pk, attempt=attempt, state__in=(State.STARTED, State.SCHEDULED))
+    if outcome.failure is None:
+        if not holds.filter(state=State.STARTED).update(state=State.COMPLETED, closed_at=now):
+            log.info("dropping a late result of %s: the attempt no longer holds", task)
+            return None
+        data = {"activity_id": task.activity_id, "result": outcome.result, "started": _started(task, attempt)}
+        return EventType.ACTIVITY_COMPLETED, data
+    failure = outcome.failure
     options = ActivityOptions.from_json(task.options)
     delay = options.retry.next_delay(attempt, failure.type) if failure.retryable else None
     if delay is not None and task.expires_at is not None and now + timedelta(seconds=delay) >= task.expires_at:
         delay = None
     error = {"type": failure.type, "message": failure.message, "traceback": failure.traceback, "attempt": attempt}
-    with transaction.atomic():
-        attempt_holds = ActivityTask.objects.filter(
-            pk=task.pk, attempt=attempt, state__in=(State.STARTED, State.SCHEDULED)
+    if holds.filter(cancel_requested=True).update(state=State.CANCELLED, closed_at=now, last_error=error):
+        return None  # the workflow asked to cancel it and has moved on: no retry, no fact
+    if delay is not None:
+        due = now + timedelta(seconds=delay)
+        countdown = delay <= df_settings.MAX_COUNTDOWN
+        retried = holds.update(
+            state=State.SCHEDULED,
+            attempt=attempt + 1,
+            due_at=due,
+            dispatched_at=due if countdown else None,
+            started_at=None,
+            deadline=None,
+            last_error=error,
         )
-        if delay is not None:
-            due = now + timedelta(seconds=delay)
-            countdown = delay <= df_settings.MAX_COUNTDOWN
-            retried = attempt_holds.update(
-                state=State.SCHEDULED,
-                attempt=attempt + 1,
-                due_at=due,
-                dispatched_at=due if countdown else None,
-                started_at=None,
-                deadline=None,
-                last_error=error,
-            )
-            if retried and countdown:
-                doorbell.ring_activity(task.pk, attempt + 1, queue=task.queue or None, countdown=delay)
-            return None
-        final_state = State.TIMED_OUT if timed_out else State.FAILED
-        if not attempt_holds.update(state=final_state, closed_at=now, last_error=error):
-            return None
-        storage.add_fact(
-            task.run,
-            EventType.ACTIVITY_TIMED_OUT if timed_out else EventType.ACTIVITY_FAILED,
-            {
-                "activity_id": task.activity_id,
-                "name": task.name,
-                "type": failure.type,
-                "message": failure.message,
-                "attempts": attempt,
-                **({"started": _started(task, attempt)} if task.started_at else {}),
-            },
-            ring=ring_workflow,
-        )
-    return task.run_id
+        if retried and countdown:
+            doorbell.ring_activity(task.pk, attempt + 1, queue=task.queue or None, countdown=delay)
+        return None
+    if not holds.update(state=State.TIMED_OUT if timed_out else State.FAILED, closed_at=now, last_error=error):
+        return None
+    data = {
+        "activity_id": task.activity_id,
+        "name": task.name,
+        "type": failure.type,
+        "message": failure.message,
+        "attempts": attempt,
+    }
+    if task.started_at:
+        data["started"] = _started(task, attempt)
+    return (EventType.ACTIVITY_TIMED_OUT if timed_out else EventType.ACTIVITY_FAILED), data
 
 
 def _started(task: ActivityTask, attempt: int) -> dict[str, Any]:

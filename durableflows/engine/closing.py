@@ -31,7 +31,7 @@ _SIGNALS = {
 }
 
 
-def close_run(run: WorkflowRun, event: Event, now: datetime) -> WorkflowRun | None:
+def close_run(run: WorkflowRun, event: Event, now: datetime, *, pending_work: bool = True) -> WorkflowRun | None:
     """Close ``run`` (locked by the caller) as ``event`` says; returns the next run after continue-as-new.
 
     Sets the row's fields without saving them; the caller saves the row.
@@ -45,17 +45,18 @@ def close_run(run: WorkflowRun, event: Event, now: datetime) -> WorkflowRun | No
         run.result = event.data.get("result")
     elif status in (Status.FAILED, Status.CANCELLED, Status.TERMINATED, Status.TIMED_OUT):
         run.error = {k: event.data.get(k, "") for k in ("type", "message", "traceback", "reason") if k in event.data}
-    # Save the status first: the next run of this workflow id may only open once this one is closed.
-    WorkflowRun.objects.filter(pk=run.pk).update(status=status, closed_at=now)
-    open_states = (ActivityTask.State.SCHEDULED, ActivityTask.State.STARTED)
-    ActivityTask.objects.filter(run=run, state__in=open_states).update(
-        state=ActivityTask.State.CANCELLED, cancel_requested=True, closed_at=now
-    )
-    Timer.objects.filter(run=run).delete()
+    if pending_work:  # activities, timers or children the code still waited on
+        open_states = (ActivityTask.State.SCHEDULED, ActivityTask.State.STARTED)
+        ActivityTask.objects.filter(run=run, state__in=open_states).update(
+            state=ActivityTask.State.CANCELLED, cancel_requested=True, closed_at=now
+        )
+        Timer.objects.filter(run=run).delete()
+        _close_children(run, now)
     InboxItem.objects.filter(run=run).delete()
-    _close_children(run, now)
     successor = None
     if status is Status.CONTINUED_AS_NEW:
+        # The next run of this workflow id may only open once this one is closed.
+        WorkflowRun.objects.filter(pk=run.pk).update(status=status, closed_at=now)
         successor = storage.create_run(
             run.workflow_name,
             event.data.get("args", []),

@@ -65,7 +65,7 @@ def time_out_activities(now: datetime) -> int:
                 failure = activities.Failure("TimeoutError", "heartbeat_timeout exceeded")
             else:
                 failure = activities.Failure("TimeoutError", "start_to_close_timeout exceeded")
-            activities.settle_failure(task, task.attempt, failure, timed_out=True)
+            activities.record(task, activities.Outcome(failure=failure), timed_out=True)
             count += 1
     return count
 

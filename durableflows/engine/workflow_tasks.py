@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from .. import registry, storage
 from ..conf import df_settings
@@ -23,7 +23,7 @@ from ..models import ActivityTask, InboxItem, Timer, WorkflowRun
 from ..options import ActivityOptions
 from ..runtime import Event, EventType, WorkflowExecution
 from ..status import Status
-from . import closing, doorbell
+from . import activities, closing, doorbell
 from .cache import ExecutionCache
 
 log = logging.getLogger("durableflows.engine")
@@ -35,28 +35,44 @@ _ACTIVITY_OUTCOMES = (EventType.ACTIVITY_COMPLETED, EventType.ACTIVITY_FAILED, E
 
 @dataclasses.dataclass
 class TaskResult:
-    """What a workflow task did, and an activity the caller may run in place of its doorbell."""
+    """What a workflow task did, and an activity attempt it claimed for the caller to run right here."""
 
     outcome: str
-    eager_activity: tuple[int, int] | None = None
+    eager_activity: ActivityTask | None = None
 
 
-def process_workflow_task(run_id: Any, *, eager: bool = False) -> TaskResult:
-    """Run one workflow task for ``run_id``; with ``eager``, a lone new activity is handed back to run here."""
+def process_workflow_task(
+    run_id: Any, *, eager: bool = False, settle: tuple[ActivityTask, activities.Outcome] | None = None
+) -> TaskResult:
+    """Run one workflow task for ``run_id``.
+
+    ``settle`` is an attempt this worker just ran: its outcome is recorded in the
+    same transaction that advances the workflow. With ``eager``, a lone new
+    activity is claimed and handed back to be run here instead of via a message.
+    """
     working: list[WorkflowExecution] = []
     try:
         with transaction.atomic():
-            return _process(run_id, eager=eager and df_settings.EAGER_ACTIVITIES, working=working)
+            return _process(run_id, eager=eager and df_settings.EAGER_ACTIVITIES, settle=settle, working=working)
     except Exception as exc:
         for execution in working:  # its state is ahead of the rolled-back history
             execution.discard()
+        if settle is not None:
+            _record_separately(*settle)
         _hold(run_id, exc)
         return TaskResult("held")
 
 
-def _process(run_id: Any, *, eager: bool, working: list[WorkflowExecution]) -> TaskResult:
-    run = WorkflowRun.objects.select_for_update().filter(pk=run_id).first()
-    if run is None:
+def _process(
+    run_id: Any,
+    *,
+    eager: bool,
+    settle: tuple[ActivityTask, activities.Outcome] | None,
+    working: list[WorkflowExecution],
+) -> TaskResult:
+    try:
+        run = _locked_runs().get(pk=run_id)
+    except WorkflowRun.DoesNotExist:
         return TaskResult("missing")
     if not run.is_open:
         InboxItem.objects.filter(run=run).delete()
@@ -64,9 +80,11 @@ def _process(run_id: Any, *, eager: bool, working: list[WorkflowExecution]) -> T
     now = storage.now()
     if run.start_at > now:
         return TaskResult("not due")
+    settled = activities.settle(*settle) if settle is not None else None
     items = list(InboxItem.objects.filter(run=run).order_by("id"))
+    facts = [(EventType(item.type), item.data) for item in items] + ([settled] if settled else [])
     starting = run.status == Status.PENDING
-    if not items and not starting:
+    if not facts and not starting:
         if run.wake_at is not None:
             WorkflowRun.objects.filter(pk=run.pk).update(wake_at=None)
         return TaskResult("idle")
@@ -77,37 +95,58 @@ def _process(run_id: Any, *, eager: bool, working: list[WorkflowExecution]) -> T
         return TaskResult("terminated")
 
     execution, new_events = _bring_up_to_date(run, starting, working)
-    for item in items:
+    for fact_type, data in facts:
         if execution.is_closed:
-            break  # facts that arrive after the run's end are dropped with the inbox
-        for fact_type, data in _facts(item):
-            new_events += execution.apply(fact_type, data, now)
+            break  # facts that arrive after the run's end are dropped
+        for expanded_type, expanded in _expand(fact_type, data):
+            new_events += execution.apply(expanded_type, expanded, now)
 
     storage.append_events(run, new_events)
-    InboxItem.objects.filter(pk__in=[item.pk for item in items]).delete()
-    scheduled = _apply_commands(run, new_events, now)
+    if items:
+        InboxItem.objects.filter(pk__in=[item.pk for item in items]).delete()
+    scheduled = _apply_commands(run, new_events, now, claim_lone=eager and not execution.is_closed)
 
+    changed = ["history_length"]
     run.history_length = execution.last_sequence
-    run.vars = execution.vars
-    run.wake_at = None
-    run.task_error = ""
+    if execution.vars != run.vars:
+        run.vars = execution.vars
+        changed.append("vars")
+    if run.wake_at is not None or run.task_error:
+        run.wake_at, run.task_error = None, ""
+        changed += ["wake_at", "task_error"]
     if starting:
-        run.status = Status.RUNNING
-        run.started_at = now
+        run.status, run.started_at = Status.RUNNING, now
+        changed += ["status", "started_at"]
     if execution.closed_by is not None:
-        closing.close_run(run, execution.closed_by, now)
-    run.save()
-
-    if execution.is_closed:
+        closing.close_run(run, execution.closed_by, now, pending_work=execution.has_pending_work)
+        changed += ["status", "closed_at", "result", "error", "wake_at", "task_error"]
         scheduled = []  # closing cancelled them
-    eager_activity = None
-    if eager and len(scheduled) == 1 and not scheduled[0].queue and not execution.is_closed:
-        eager_activity = (scheduled[0].pk, 1)
+    run.save(update_fields=sorted(set(changed)))
+
+    eager_activity = next((task for task in scheduled if task.state == ActivityTask.State.STARTED), None)
     for task in scheduled:
-        if (task.pk, 1) != eager_activity:
+        if task is not eager_activity:
             doorbell.ring_activity(task.pk, 1, queue=task.queue or None)
     transaction.on_commit(lambda: cache.put(run.pk, execution))
     return TaskResult("closed" if execution.is_closed else "advanced", eager_activity)
+
+
+def _locked_runs():
+    """Runs locked for a workflow task; NO KEY UPDATE lets facts be inserted for the run meanwhile."""
+    no_key = connection.features.has_select_for_no_key_update
+    return (
+        WorkflowRun.objects.select_for_update(no_key=no_key)
+        if connection.features.has_select_for_update
+        else (WorkflowRun.objects.all())
+    )
+
+
+def _record_separately(task: ActivityTask, outcome: activities.Outcome) -> None:
+    """Keep an inline attempt's outcome when the workflow task that was to apply it failed."""
+    try:
+        activities.record(task, outcome, ring_workflow=False)
+    except Exception:
+        log.exception("could not record the outcome of %s; it will time out and be retried", task)
 
 
 def _bring_up_to_date(
@@ -131,24 +170,28 @@ def _bring_up_to_date(
     return execution, []
 
 
-def _facts(item: InboxItem) -> Iterator[tuple[EventType, dict[str, Any]]]:
-    """The history facts an inbox item stands for: an activity outcome is preceded by its ActivityStarted."""
-    data = dict(item.data)
-    started = data.pop("started", None)
-    if item.type in _ACTIVITY_OUTCOMES and started:
+def _expand(type: EventType, data: dict[str, Any]) -> Iterator[tuple[EventType, dict[str, Any]]]:
+    """The history facts behind one recorded fact: an activity outcome is preceded by its ActivityStarted."""
+    started = data.get("started")
+    if type in _ACTIVITY_OUTCOMES and started:
         yield EventType.ACTIVITY_STARTED, {"activity_id": data["activity_id"], **started}
-    yield EventType(item.type), data
+        data = {k: v for k, v in data.items() if k != "started"}
+    yield type, data
 
 
-def _apply_commands(run: WorkflowRun, events: list[Event], now: datetime) -> list[ActivityTask]:
-    """Turn new command events into rows: activity tasks, timers, signals, child runs."""
-    activities: list[ActivityTask] = []
+def _apply_commands(run: WorkflowRun, events: list[Event], now: datetime, *, claim_lone: bool) -> list[ActivityTask]:
+    """Turn new command events into rows: activity tasks, timers, signals, child runs.
+
+    With ``claim_lone``, a lone new activity on the default queue is inserted
+    already claimed (attempt 1 started), for this worker to run at once.
+    """
+    new_tasks: list[ActivityTask] = []
     for event in events:
         data = event.data
         match event.type:
             case EventType.ACTIVITY_SCHEDULED:
                 options = ActivityOptions.from_json(data["options"])
-                activities.append(
+                new_tasks.append(
                     ActivityTask(
                         run=run,
                         activity_id=data["activity_id"],
@@ -184,9 +227,18 @@ def _apply_commands(run: WorkflowRun, events: list[Event], now: datetime) -> lis
                     )
             case EventType.CHILD_WORKFLOW_STARTED:
                 _start_child(run, data)
-    created = ActivityTask.objects.bulk_create(activities)
+    if claim_lone and len(new_tasks) == 1 and not new_tasks[0].queue:
+        task = new_tasks[0]
+        task.state, task.started_at = ActivityTask.State.STARTED, now
+        task.deadline = activities.attempt_deadline(ActivityOptions.from_json(task.options), now)
+    created = ActivityTask.objects.bulk_create(new_tasks)
     if any(task.pk is None for task in created):  # backends that cannot return ids from bulk inserts
-        created = list(ActivityTask.objects.filter(run=run, activity_id__in=[t.activity_id for t in activities]))
+        by_id = {
+            t.activity_id: t.pk
+            for t in ActivityTask.objects.filter(run=run, activity_id__in=[t.activity_id for t in created])
+        }
+        for task in created:
+            task.pk = by_id[task.activity_id]
     return created
 
 

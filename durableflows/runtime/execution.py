@@ -158,6 +158,11 @@ class WorkflowExecution:
             self.loop.close()
 
     @property
+    def has_pending_work(self) -> bool:
+        """Whether activities, timers or child workflows are still awaited."""
+        return bool(self._activities or self._timers or self._children)
+
+    @property
     def is_closed(self) -> bool:
         return self.closed_by is not None
 

@@ -79,7 +79,9 @@ def test_start_to_close_timeout_retries_then_times_out(durableflows_env):
     task.refresh_from_db()
     assert (task.state, task.attempt, task.last_error["message"]) == ("scheduled", 2, "start_to_close_timeout exceeded")
     # the dead worker's late result for attempt 1 is dropped
-    assert activities.settle_success(task, 1, "late") is None
+    late = ActivityTask.objects.get(pk=task.pk)
+    late.attempt = 1
+    assert activities.record(late, activities.Outcome(result="late")) is None
     assert not InboxItem.objects.filter(run__workflow_id=handle.workflow_id).exists()
     # attempt 2 also hangs and exhausts maximum_attempts=2
     durableflows_env.mock_activity("engine.slow", side_effect=TimeoutError("hung"))

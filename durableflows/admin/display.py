@@ -1,0 +1,81 @@
+"""Small HTML renderers shared by the admin's list, page and inline: badges, durations, JSON, events."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from ..models import WorkflowRun
+from ..runtime import Event, EventType
+from ..timeline import COLOURS, format_duration
+
+BADGE_COLOURS = {"pending": COLOURS["scheduled"], **COLOURS}
+
+
+def status_badge(run: WorkflowRun) -> SafeString:
+    """A coloured pill with the status; a warning sign when the run's workflow task is stuck."""
+    colour = BADGE_COLOURS.get(run.status, "#607d8b")
+    badge = format_html(
+        '<span class="df-badge df-status-{}" style="background:{};color:#fff;padding:1px 8px;border-radius:9px;'
+        'font-size:11px;white-space:nowrap">{}</span>',
+        run.status,
+        colour,
+        run.get_status_display(),
+    )
+    if run.is_open and run.task_error:
+        badge += format_html(
+            ' <span class="df-stuck" title="{}" style="color:#c62828;font-weight:bold">&#9888; stuck</span>',
+            run.task_error.splitlines()[-1][:300] if run.task_error.strip() else "stuck",
+        )
+    return badge
+
+
+def duration(run: WorkflowRun) -> str:
+    """Started to closed, or to now while the run is open."""
+    if run.started_at is None:
+        return ""
+    end = run.closed_at or timezone.now()
+    text = format_duration((end - run.started_at).total_seconds())
+    return text if run.closed_at else f"{text} (running)"
+
+
+def pretty_json(value: Any) -> SafeString:
+    text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False, default=str)
+    return format_html('<pre class="df-json">{}</pre>', text)
+
+
+def event_summary(event: Event) -> str:
+    """One line about an event, for the collapsed row of the event table."""
+    data = event.data
+    match event.type:
+        case EventType.ACTIVITY_SCHEDULED:
+            return f"{data.get('name')} #{data.get('activity_id')}"
+        case EventType.ACTIVITY_STARTED:
+            return f"#{data.get('activity_id')} attempt {data.get('attempt', 1)}"
+        case EventType.ACTIVITY_COMPLETED:
+            return f"#{data.get('activity_id')}"
+        case EventType.ACTIVITY_FAILED | EventType.ACTIVITY_TIMED_OUT:
+            error = f"{data.get('type')}: {data.get('message')}"
+            return f"#{data.get('activity_id')} {error} after {data.get('attempts')} attempt(s)"
+        case EventType.TIMER_STARTED:
+            return f"timer #{data.get('timer_id')} fires at {data.get('fire_at')}"
+        case EventType.TIMER_FIRED | EventType.TIMER_CANCELLED:
+            return f"timer #{data.get('timer_id')}"
+        case EventType.SIGNAL_RECEIVED | EventType.SIGNAL_EXTERNAL_SENT:
+            target = f" to {data.get('workflow_id')}" if "workflow_id" in data else ""
+            return f"{data.get('name')!r}{target}"
+        case EventType.CHILD_WORKFLOW_STARTED | EventType.CHILD_WORKFLOW_COMPLETED | EventType.CHILD_WORKFLOW_FAILED:
+            return f"{data.get('workflow_id')}"
+        case EventType.VAR_SET:
+            return f"{data.get('name')}"
+        case EventType.CANCEL_REQUESTED | EventType.WORKFLOW_TERMINATED:
+            return str(data.get("reason") or "")
+        case EventType.WORKFLOW_FAILED:
+            return f"{data.get('type', '')}: {data.get('message', '')}"
+        case EventType.WORKFLOW_STARTED:
+            return str(data.get("workflow_name") or "")
+    return ""

@@ -1,0 +1,28 @@
+"""Changelist filters beyond the model's fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+
+from ..status import OPEN_STATUSES
+
+
+class StuckFilter(admin.SimpleListFilter):
+    """Open runs whose last workflow task failed (e.g. a NonDeterminismError) and is being retried."""
+
+    title = "stuck"
+    parameter_name = "stuck"
+
+    def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Stuck (task error)"), ("no", "Not stuck")]
+
+    def queryset(self, request: Any, queryset: QuerySet) -> QuerySet:
+        stuck = queryset.filter(status__in=OPEN_STATUSES).exclude(task_error="")
+        if self.value() == "yes":
+            return stuck
+        if self.value() == "no":
+            return queryset.exclude(pk__in=stuck.values("pk"))
+        return queryset

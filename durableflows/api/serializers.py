@@ -1,0 +1,201 @@
+"""Serializers of the REST API: runs and events out; start, signal, query and reason bodies in.
+
+Input serializers check shapes (field-level 400s); whether values can cross the
+boundary (size, JSON-ability) is decided by the client, whose errors the views
+turn into field-level 400s as well.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import NoReverseMatch, reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ..client import ID_CONFLICT_POLICIES
+from ..models import WorkflowRun
+from ..status import Status
+
+#: Longest signal, query or workflow name accepted.
+NAME_MAX_LENGTH = 255
+#: Longest cancel or terminate reason accepted.
+REASON_MAX_LENGTH = 2000
+
+
+@extend_schema_field(OpenApiTypes.ANY)
+class AnyJSONField(serializers.JSONField):
+    """Any JSON value (object, array, string, number, boolean or null)."""
+
+
+class WorkflowRunSerializer(serializers.ModelSerializer):
+    """One run of a workflow id, as listed."""
+
+    url = serializers.SerializerMethodField()
+    args = AnyJSONField(read_only=True)
+    result = AnyJSONField(read_only=True)
+    error = AnyJSONField(read_only=True)
+    stuck_error = serializers.CharField(source="task_error", read_only=True)
+    parent_workflow_id = serializers.SerializerMethodField()
+
+    class Meta:
+        model = WorkflowRun
+        fields = [
+            "url",
+            "workflow_id",
+            "run_id",
+            "workflow_name",
+            "status",
+            "args",
+            "result",
+            "error",
+            "created_at",
+            "start_at",
+            "started_at",
+            "closed_at",
+            "history_length",
+            "stuck_error",
+            "parent_workflow_id",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, run: WorkflowRun) -> str | None:
+        request = self.context.get("request")
+        try:
+            path = reverse("durableflows-api:workflow-detail", kwargs={"workflow_id": run.workflow_id})
+        except NoReverseMatch:
+            return None
+        return request.build_absolute_uri(path) if request is not None else path
+
+    def get_parent_workflow_id(self, run: WorkflowRun) -> str | None:
+        return run.parent.workflow_id if run.parent_id and run.parent else None
+
+
+class PendingActivitySerializer(serializers.Serializer):
+    activity_id = serializers.IntegerField()
+    name = serializers.CharField()
+    state = serializers.CharField()
+    attempt = serializers.IntegerField()
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+    last_error = AnyJSONField(allow_null=True)
+    last_heartbeat_at = serializers.DateTimeField(allow_null=True)
+    heartbeat_details = AnyJSONField(allow_null=True)
+    cancel_requested = serializers.BooleanField()
+
+
+class PendingTimerSerializer(serializers.Serializer):
+    timer_id = serializers.IntegerField()
+    fire_at = serializers.DateTimeField()
+
+
+class ChildRunSerializer(serializers.Serializer):
+    workflow_id = serializers.CharField()
+    run_id = serializers.CharField()
+    status = serializers.CharField()
+
+
+class WorkflowDetailSerializer(WorkflowRunSerializer):
+    """A run with what ``handle.describe()`` adds: variables, pending activities and timers, children."""
+
+    vars = AnyJSONField(read_only=True)
+    pending_activities = serializers.SerializerMethodField()
+    pending_timers = serializers.SerializerMethodField()
+    children = serializers.SerializerMethodField()
+    continued_from_run_id = serializers.UUIDField(source="continued_from_id", read_only=True, allow_null=True)
+
+    class Meta(WorkflowRunSerializer.Meta):
+        fields = [
+            *WorkflowRunSerializer.Meta.fields,
+            "vars",
+            "pending_activities",
+            "pending_timers",
+            "children",
+            "continued_from_run_id",
+        ]
+        read_only_fields = fields
+
+    def _described(self, key: str, serializer_class: type[serializers.Serializer]) -> list[dict[str, Any]]:
+        """Part of ``handle.describe()``, which the view passes in the context."""
+        items = (self.context.get("description") or {}).get(key) or []
+        return serializer_class(items, many=True).data
+
+    @extend_schema_field(PendingActivitySerializer(many=True))
+    def get_pending_activities(self, run: WorkflowRun) -> list[dict[str, Any]]:
+        return self._described("pending_activities", PendingActivitySerializer)
+
+    @extend_schema_field(PendingTimerSerializer(many=True))
+    def get_pending_timers(self, run: WorkflowRun) -> list[dict[str, Any]]:
+        return self._described("pending_timers", PendingTimerSerializer)
+
+    @extend_schema_field(ChildRunSerializer(many=True))
+    def get_children(self, run: WorkflowRun) -> list[dict[str, Any]]:
+        return self._described("children", ChildRunSerializer)
+
+
+class StartWorkflowSerializer(serializers.Serializer):
+    """The body of ``POST /workflows/``: which workflow, its arguments, and start options."""
+
+    workflow = serializers.CharField(max_length=NAME_MAX_LENGTH, help_text="a registered workflow name")
+    args = serializers.ListField(child=AnyJSONField(), required=False, default=list, help_text="positional arguments")
+    id = serializers.CharField(
+        max_length=255, required=False, allow_null=True, default=None, help_text="the workflow id; random when omitted"
+    )
+    id_conflict = serializers.ChoiceField(choices=ID_CONFLICT_POLICIES, default="fail")
+    start_delay = serializers.FloatField(
+        required=False, allow_null=True, default=None, min_value=0, max_value=10 * 365 * 86400, help_text="seconds"
+    )
+
+    def validate_id(self, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise serializers.ValidationError("The id may not be blank.")
+        return value
+
+
+class SignalSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=NAME_MAX_LENGTH)
+    payload = AnyJSONField(required=False, allow_null=True, default=None)
+
+
+class QuerySerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=NAME_MAX_LENGTH)
+    args = serializers.ListField(child=AnyJSONField(), required=False, default=list)
+
+
+class QueryResultSerializer(serializers.Serializer):
+    result = AnyJSONField(allow_null=True)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=REASON_MAX_LENGTH, required=False, allow_blank=True, default="")
+
+
+class AcceptedSerializer(serializers.Serializer):
+    """The answer of signal, cancel and terminate: the request is recorded and will take effect."""
+
+    workflow_id = serializers.CharField()
+    run_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=Status.choices())
+
+
+class EventSerializer(serializers.Serializer):
+    sequence = serializers.IntegerField()
+    type = serializers.CharField()
+    timestamp = serializers.DateTimeField()
+    data = AnyJSONField()
+
+
+class WorkflowTypeSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    module = serializers.CharField()
+    doc = serializers.CharField(allow_blank=True)
+    parameters = serializers.ListField(child=serializers.CharField())
+
+
+class ActivityTypeSerializer(WorkflowTypeSerializer):
+    options = AnyJSONField()
+
+
+class WorkflowTypesSerializer(serializers.Serializer):
+    workflows = WorkflowTypeSerializer(many=True)
+    activities = ActivityTypeSerializer(many=True)

@@ -1,0 +1,50 @@
+"""URLs of the REST API; the project mounts them with ``path("api/", include("durableflows.api.urls"))``.
+
+Workflow ids may contain slashes (a child workflow's default id is ``"parent/3"``),
+so ``{workflow_id}`` matches any characters; the action routes come first, which
+means a trailing ``history/``, ``signal/``, ``query/``, ``cancel/`` or
+``terminate/`` segment is always read as the action, never as part of the id.
+"""
+
+from __future__ import annotations
+
+from django.urls import path, register_converter
+
+from .docs import docs_view, schema_view
+from .views import WorkflowTypeViewSet, WorkflowViewSet
+
+
+class WorkflowIdConverter:
+    """Any non-empty string, slashes included."""
+
+    regex = ".+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(WorkflowIdConverter, "workflow_id")
+
+app_name = "durableflows-api"
+
+ACTIONS = ("history", "signal", "query", "cancel", "terminate")
+_METHODS = {"history": "get"}
+
+urlpatterns = [
+    path("workflows/", WorkflowViewSet.as_view({"get": "list", "post": "create"}), name="workflow-list"),
+    *(
+        path(
+            f"workflows/<workflow_id:workflow_id>/{action}/",
+            WorkflowViewSet.as_view({_METHODS.get(action, "post"): action}),
+            name=f"workflow-{action}",
+        )
+        for action in ACTIONS
+    ),
+    path("workflows/<workflow_id:workflow_id>/", WorkflowViewSet.as_view({"get": "retrieve"}), name="workflow-detail"),
+    path("workflow-types/", WorkflowTypeViewSet.as_view({"get": "list"}), name="workflow-types"),
+    path("schema/", schema_view, name="schema"),
+    path("docs/", docs_view, name="docs"),
+]
