@@ -1,0 +1,86 @@
+"""Every endpoint refuses anonymous and unprivileged callers, and lets the right permission through."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+import durableflows as df
+
+pytestmark = pytest.mark.django_db
+
+# (method, path, body, permission it needs; None: any signed-in user)
+ENDPOINTS = [
+    ("get", "/api/workflows/", None, "view_workflowrun"),
+    ("post", "/api/workflows/", {"workflow": "ops.approval", "args": ["x"]}, "start_workflow"),
+    ("get", "/api/workflows/order-1/", None, "view_workflowrun"),
+    ("get", "/api/workflows/order-1/history/", None, "view_workflowrun"),
+    ("post", "/api/workflows/order-1/signal/", {"name": "approve", "payload": True}, "signal_workflow"),
+    ("post", "/api/workflows/order-1/query/", {"name": "progress"}, "query_workflow"),
+    ("post", "/api/workflows/order-1/cancel/", {"reason": "test"}, "cancel_workflow"),
+    ("post", "/api/workflows/order-1/terminate/", {"reason": "test"}, "terminate_workflow"),
+    ("get", "/api/workflow-types/", None, "view_workflowrun"),
+    ("get", "/api/schema/", None, None),
+    ("get", "/api/docs/", None, None),
+]
+SUCCESS = {"get": (200,), "post": (200, 201, 202)}
+IDS = [f"{method} {path}" for method, path, *_ in ENDPOINTS]
+
+
+def call(client: APIClient, method: str, path: str, body: dict | None):
+    return getattr(client, method)(path, body, format="json") if body is not None else getattr(client, method)(path)
+
+
+@pytest.mark.parametrize(("method", "path", "body", "permission"), ENDPOINTS, ids=IDS)
+def test_anonymous_is_refused(waiting, method, path, body, permission):
+    response = call(APIClient(), method, path, body)
+    assert response.status_code in (401, 403)
+    assert df.get_handle("order-1").status == df.Status.RUNNING
+
+
+@pytest.mark.parametrize(("method", "path", "body", "permission"), ENDPOINTS, ids=IDS)
+def test_bad_token_is_refused(waiting, method, path, body, permission):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+    assert call(client, method, path, body).status_code in (401, 403)
+
+
+@pytest.mark.parametrize(("method", "path", "body", "permission"), ENDPOINTS, ids=IDS)
+def test_user_without_permissions_is_refused(waiting, nobody, method, path, body, permission):
+    client = APIClient()
+    client.force_login(nobody)
+    response = call(client, method, path, body)
+    if permission is None:
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 403, response.content
+        assert df.get_handle("order-1").status == df.Status.RUNNING
+        assert not df.get_handle("order-1").history()[-1].type == df.EventType.SIGNAL_RECEIVED
+
+
+@pytest.mark.parametrize(("method", "path", "body", "permission"), ENDPOINTS, ids=IDS)
+def test_viewer_reads_but_cannot_operate(waiting, viewer, method, path, body, permission):
+    client = APIClient()
+    client.force_login(viewer)
+    response = call(client, method, path, body)
+    expected = SUCCESS[method] if permission in (None, "view_workflowrun") else (403,)
+    assert response.status_code in expected, response.content
+
+
+@pytest.mark.parametrize(("method", "path", "body", "permission"), ENDPOINTS, ids=IDS)
+def test_each_permission_unlocks_its_endpoint(waiting, method, path, body, permission):
+    from tests.api.support import make_user
+
+    user = make_user("only", *([permission] if permission else []))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    assert call(client, method, path, body).status_code in SUCCESS[method]
+
+
+def test_token_authentication_works_for_superuser(waiting, superuser):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=superuser).key}")
+    response = client.get("/api/workflows/order-1/")
+    assert response.status_code == 200
+    assert response.json()["status"] == "running"

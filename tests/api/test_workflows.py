@@ -1,0 +1,308 @@
+"""The /api/workflows/ endpoints: behaviour and malformed input, for a privileged user."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+from rest_framework.test import APIClient
+
+import durableflows as df
+from durableflows.models import InboxItem, WorkflowRun
+from tests.api.support import drive, start_and_drive
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api(operator) -> APIClient:
+    client = APIClient()
+    client.force_login(operator)
+    return client
+
+
+# --- list ---------------------------------------------------------------------------------
+def test_list_is_paginated_and_filtered(api, waiting, failed):
+    body = api.get("/api/workflows/").json()
+    assert body["count"] == 2 and {"next", "previous", "results"} <= body.keys()
+    assert {row["workflow_id"] for row in body["results"]} == {"order-1", "failing-1"}
+
+    assert [r["workflow_id"] for r in api.get("/api/workflows/?status=failed").json()["results"]] == ["failing-1"]
+    assert [r["workflow_id"] for r in api.get("/api/workflows/?workflow=ops.approval").json()["results"]] == ["order-1"]
+    assert [r["workflow_id"] for r in api.get("/api/workflows/?search=order").json()["results"]] == ["order-1"]
+    by_run = api.get(f"/api/workflows/?search={failed.run_id}").json()["results"]
+    assert [r["run_id"] for r in by_run] == [failed.run_id]
+    assert api.get("/api/workflows/?workflow_id=failing-1").json()["count"] == 1
+
+
+def test_list_rejects_an_unknown_status(api):
+    response = api.get("/api/workflows/?status=sleeping")
+    assert response.status_code == 400
+    assert "status" in response.json()
+
+
+def test_list_page_out_of_range_is_404(api, waiting):
+    assert api.get("/api/workflows/?page=99").status_code == 404
+
+
+# --- start --------------------------------------------------------------------------------
+def test_start_answers_201_with_the_instance(api):
+    response = api.post(
+        "/api/workflows/", {"workflow": "ops.approval", "args": ["box"], "id": "order-9"}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["workflow_id"] == "order-9" and body["status"] == "pending" and body["args"] == ["box"]
+    assert body["url"].endswith("/api/workflows/order-9/")
+    drive(body["run_id"])
+    assert df.get_handle("order-9").query("progress") == {"stage": "waiting", "item": "box"}
+
+
+def test_start_without_id_gets_a_random_one(api):
+    response = api.post("/api/workflows/", {"workflow": "ops.sleepy"}, format="json")
+    assert response.status_code == 201
+    assert WorkflowRun.objects.get(workflow_id=response.json()["workflow_id"]).workflow_name == "ops.sleepy"
+
+
+def test_start_conflict_is_409(api, waiting):
+    response = api.post("/api/workflows/", {"workflow": "ops.approval", "args": ["x"], "id": "order-1"}, format="json")
+    assert response.status_code == 409
+    assert response.json()["workflow_id"] == "order-1"
+    assert WorkflowRun.objects.filter(workflow_id="order-1").count() == 1
+
+
+def test_start_use_existing_returns_the_open_run(api, waiting):
+    body = {"workflow": "ops.approval", "args": ["x"], "id": "order-1", "id_conflict": "use_existing"}
+    response = api.post("/api/workflows/", body, format="json")
+    assert response.status_code == 201 and response.json()["run_id"] == waiting.run_id
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"args": [1]}, "workflow"),
+        ({"workflow": "no.such.workflow"}, "workflow"),
+        ({"workflow": 42}, "workflow"),
+        ({"workflow": "ops.approval", "args": "not a list"}, "args"),
+        ({"workflow": "ops.approval", "args": {"a": 1}}, "args"),
+        ({"workflow": "ops.approval", "args": [{"__df__": "datetime", "v": "x"}]}, "args"),
+        ({"workflow": "ops.approval", "id": ""}, "id"),
+        ({"workflow": "ops.approval", "id": "   "}, "id"),
+        ({"workflow": "ops.approval", "id": "x" * 256}, "id"),
+        ({"workflow": "ops.approval", "id": ["a"]}, "id"),
+        ({"workflow": "ops.approval", "id_conflict": "replace"}, "id_conflict"),
+        ({"workflow": "ops.approval", "start_delay": -1}, "start_delay"),
+        ({"workflow": "ops.approval", "start_delay": "soon"}, "start_delay"),
+    ],
+)
+def test_start_bad_input_is_a_field_level_400_and_stores_nothing(api, body, field):
+    response = api.post("/api/workflows/", body, format="json")
+    assert response.status_code == 400, response.content
+    assert field in response.json(), response.json()
+    assert not WorkflowRun.objects.exists()
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b'"just a string"', b'{"workflow": NaN}', b""])
+def test_start_malformed_json_is_400(api, raw):
+    response = api.generic("POST", "/api/workflows/", raw, content_type="application/json")
+    assert response.status_code == 400
+    assert not WorkflowRun.objects.exists()
+
+
+def test_start_other_media_types_are_415(api):
+    response = api.post("/api/workflows/", "workflow=ops.approval", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 415
+
+
+@override_settings(DURABLEFLOWS={"MAX_PAYLOAD_BYTES": 100})
+def test_start_oversize_arguments_are_400(api):
+    response = api.post("/api/workflows/", {"workflow": "ops.approval", "args": ["x" * 200]}, format="json")
+    assert response.status_code == 400
+    assert "over the limit" in response.json()["args"][0]
+    assert not WorkflowRun.objects.exists()
+
+
+@override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1000)
+def test_oversize_bodies_are_413(api):
+    response = api.post("/api/workflows/", {"workflow": "ops.approval", "args": ["x" * 2000]}, format="json")
+    assert response.status_code == 413
+    assert not WorkflowRun.objects.exists()
+
+
+# --- describe and history -------------------------------------------------------------------
+def test_retrieve_describes_the_latest_run(api, waiting):
+    body = api.get("/api/workflows/order-1/").json()
+    assert body["status"] == "running" and body["run_id"] == waiting.run_id
+    assert body["args"] == ["parcel"] and body["vars"] == {"stage": "waiting"}
+    assert body["result"] is None and body["error"] is None
+    assert {"created_at", "started_at", "closed_at", "pending_activities", "pending_timers", "children"} <= body.keys()
+
+
+def test_retrieve_failed_run_shows_the_error(api, failed):
+    body = api.get("/api/workflows/failing-1/").json()
+    assert body["status"] == "failed"
+    assert "no stock" in str(body["error"])
+
+
+def test_retrieve_a_specific_run(api, waiting):
+    assert api.get(f"/api/workflows/order-1/?run_id={waiting.run_id}").json()["run_id"] == waiting.run_id
+    assert api.get("/api/workflows/order-1/?run_id=00000000-0000-0000-0000-000000000000").status_code == 404
+    assert api.get("/api/workflows/order-1/?run_id=garbage").status_code == 404
+
+
+@pytest.mark.parametrize("suffix", ["", "history/"])
+def test_unknown_ids_are_404(api, suffix):
+    assert api.get(f"/api/workflows/nope/{suffix}").status_code == 404
+
+
+@pytest.mark.parametrize("action", ["signal", "query", "cancel", "terminate"])
+def test_actions_on_unknown_ids_are_404(api, action):
+    assert api.post(f"/api/workflows/nope/{action}/", {"name": "x"}, format="json").status_code == 404
+
+
+def test_history_lists_the_events(api, waiting):
+    body = api.get("/api/workflows/order-1/history/").json()
+    types = [event["type"] for event in body["results"]]
+    assert types[0] == "WorkflowStarted" and "ActivityCompleted" in types
+    assert [e["sequence"] for e in body["results"]] == list(range(1, len(types) + 1))
+
+
+def test_workflow_ids_with_slashes(api):
+    parent = df.start("ops.parent", id="shop/p-1")
+    drive(parent.run_id)
+    child = WorkflowRun.objects.get(parent__workflow_id="shop/p-1")
+    assert child.workflow_id == "shop/p-1/1"
+    drive(child.run_id)
+    assert api.get("/api/workflows/shop/p-1/").json()["children"][0]["workflow_id"] == "shop/p-1/1"
+    assert api.get("/api/workflows/shop/p-1/1/").json()["workflow_name"] == "ops.approval"
+    assert api.get("/api/workflows/shop/p-1/1/history/").status_code == 200
+    response = api.post("/api/workflows/shop/p-1/1/signal/", {"name": "approve", "payload": "ok"}, format="json")
+    assert response.status_code == 202
+    assert drive(child.run_id).status == "completed"
+
+
+# --- signal, query, cancel, terminate --------------------------------------------------------
+def test_signal_is_202_and_reaches_the_workflow(api, waiting):
+    response = api.post("/api/workflows/order-1/signal/", {"name": "approve", "payload": {"by": "api"}}, format="json")
+    assert response.status_code == 202
+    assert response.json()["workflow_id"] == "order-1"
+    drive(waiting.run_id)
+    assert waiting.result(timeout=1) == {"loud": "PARCEL", "decision": {"by": "api"}}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "name"),
+        ({"name": ""}, "name"),
+        ({"name": ["x"]}, "name"),
+        ({"name": "x" * 300}, "name"),
+        ([], "non_field_errors"),
+    ],
+)
+def test_signal_bad_input_is_400(api, waiting, body, field):
+    response = api.post("/api/workflows/order-1/signal/", body, format="json")
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not InboxItem.objects.exists()
+
+
+@override_settings(DURABLEFLOWS={"MAX_PAYLOAD_BYTES": 100})
+def test_signal_oversize_payload_is_400(api, waiting):
+    response = api.post("/api/workflows/order-1/signal/", {"name": "approve", "payload": "x" * 500}, format="json")
+    assert response.status_code == 400
+    assert "payload" in response.json()
+    assert not InboxItem.objects.exists()
+
+
+def test_operations_on_a_closed_run_are_409(api, failed):
+    for action, body in [("signal", {"name": "x"}), ("cancel", {}), ("terminate", {})]:
+        assert api.post(f"/api/workflows/failing-1/{action}/", body, format="json").status_code == 409
+
+
+def test_query_answers_200(api, waiting):
+    response = api.post("/api/workflows/order-1/query/", {"name": "progress"}, format="json")
+    assert response.status_code == 200
+    assert response.json() == {"result": {"stage": "waiting", "item": "parcel"}}
+    echoed = api.post("/api/workflows/order-1/query/", {"name": "echo", "args": [[1, "two"]]}, format="json")
+    assert echoed.json() == {"result": [1, "two"]}
+
+
+def test_query_works_on_closed_runs(api, waiting):
+    waiting.signal("approve", 1)
+    drive(waiting.run_id)
+    assert (
+        api.post("/api/workflows/order-1/query/", {"name": "progress"}, format="json").json()["result"]["stage"]
+        == "done"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "nope"}, "name"),
+        ({}, "name"),
+        ({"name": "progress", "args": "x"}, "args"),
+        ({"name": "echo", "args": []}, "args"),  # the handler needs one argument
+        ({"name": "echo", "args": [1, 2, 3]}, "args"),
+    ],
+)
+def test_query_bad_input_is_400(api, waiting, body, field):
+    response = api.post("/api/workflows/order-1/query/", body, format="json")
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+
+
+def test_cancel_is_202_and_cancels(api, waiting):
+    response = api.post("/api/workflows/order-1/cancel/", {"reason": "customer asked"}, format="json")
+    assert response.status_code == 202
+    assert drive(waiting.run_id).status == "cancelled"
+
+
+def test_terminate_is_202_and_ends_the_run(api, waiting):
+    response = api.post("/api/workflows/order-1/terminate/", {"reason": "bad data"}, format="json")
+    assert response.status_code == 202
+    assert waiting.status == df.Status.TERMINATED
+    assert waiting.history()[-1].data.get("reason") == "bad data"
+
+
+@pytest.mark.parametrize("body", [{"reason": ["x"]}, {"reason": "x" * 3000}, {"reason": None}])
+def test_cancel_and_terminate_reject_bad_reasons(api, waiting, body):
+    for action in ("cancel", "terminate"):
+        response = api.post(f"/api/workflows/order-1/{action}/", body, format="json")
+        assert response.status_code == 400 and "reason" in response.json()
+    assert waiting.status == df.Status.RUNNING
+
+
+def test_closed_id_can_be_started_again(api, failed):
+    response = api.post("/api/workflows/", {"workflow": "ops.sleepy", "id": "failing-1"}, format="json")
+    assert response.status_code == 201
+    assert api.get("/api/workflows/failing-1/").json()["workflow_name"] == "ops.sleepy"
+
+
+# --- registry and docs ------------------------------------------------------------------------
+def test_workflow_types_lists_the_registry(api):
+    body = api.get("/api/workflow-types/").json()
+    workflows = {w["name"]: w for w in body["workflows"]}
+    assert workflows["ops.approval"]["parameters"] == ["item: str"]
+    assert "waits for an" in workflows["ops.approval"]["doc"]
+    activities = {a["name"]: a for a in body["activities"]}
+    assert activities["ops.shout"]["options"]["start_to_close_timeout"] == 10
+
+
+def test_schema_is_openapi_3(api):
+    response = api.get("/api/schema/?format=json")
+    assert response.status_code == 200
+    schema = response.json()
+    assert schema["openapi"].startswith("3.")
+    assert "/api/workflows/{workflow_id}/signal/" in schema["paths"]
+
+
+def test_docs_page_needs_no_cdn(api):
+    response = api.get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "cdn." not in html and "unpkg" not in html and "jsdelivr" not in html
+
+
+def test_a_sleeping_run_stays_running(db):
+    assert start_and_drive("ops.sleepy", id="s").status == df.Status.RUNNING

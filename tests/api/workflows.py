@@ -1,0 +1,51 @@
+"""Workflows the API and admin tests drive in-process (registered when this module is imported)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import durableflows as df
+
+
+@df.activity(name="ops.shout", start_to_close_timeout=timedelta(seconds=10))
+def shout(text: str) -> str:
+    return str(text).upper()
+
+
+@df.activity(name="ops.explode", retry=df.RetryPolicy(maximum_attempts=1))
+def explode(message: str) -> str:
+    raise df.NonRetryableError(message, type="Kaboom")
+
+
+@df.workflow(name="ops.approval")
+async def approval(item: str) -> dict:
+    """Shouts, then waits for an "approve" signal; answers the "progress" and "echo" queries."""
+    stage = {"stage": "started", "item": item}
+    df.set_query_handler("progress", lambda: dict(stage))
+    df.set_query_handler("echo", lambda value: value)
+    loud = await df.execute_activity(shout, item)
+    stage["stage"] = "waiting"
+    df.set_var("stage", "waiting")
+    decision = await df.wait_signal("approve", timeout=timedelta(hours=1))
+    stage["stage"] = "done"
+    df.set_var("stage", "done")
+    return {"loud": loud, "decision": decision}
+
+
+@df.workflow(name="ops.failing")
+async def failing(message: str) -> None:
+    """Fails through a non-retryable activity error."""
+    await df.execute_activity(explode, message)
+
+
+@df.workflow(name="ops.sleepy")
+async def sleepy() -> str:
+    """Waits on a long durable timer."""
+    await df.sleep(timedelta(hours=1))
+    return "rested"
+
+
+@df.workflow(name="ops.parent")
+async def parent() -> object:
+    """Runs an ops.approval child (id "<parent id>/<n>") and returns its result."""
+    return await df.execute_child_workflow(approval, "child")
