@@ -51,7 +51,7 @@ def start(
     delay = to_seconds(start_delay, name="start_delay") or 0
     workflow_id = id or str(uuid.uuid4())
     with transaction.atomic():
-        existing = storage.open_run(workflow_id, lock=True)
+        existing = storage.open_run(workflow_id, lock=True) if id is not None else None
         if existing is not None:
             if id_conflict == "fail":
                 raise WorkflowAlreadyExists(workflow_id, str(existing.run_id))

@@ -125,5 +125,5 @@ def latest_run(workflow_id: str) -> WorkflowRun | None:
 
 
 def open_run(workflow_id: str, *, lock: bool = False) -> WorkflowRun | None:
-    qs = WorkflowRun.objects.filter(workflow_id=workflow_id, status__in=(Status.PENDING, Status.RUNNING))
-    return (qs.select_for_update() if lock else qs).first()
+    qs = WorkflowRun.objects.filter(workflow_id=workflow_id, status__in=(Status.PENDING, Status.RUNNING)).order_by()
+    return next(iter((qs.select_for_update() if lock else qs)[:1]), None)  # at most one is open

@@ -69,6 +69,8 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's SQLite backend, with writers of several worker processes queued on a lock file.
+    DATABASES["default"]["ENGINE"] = "durableflows.sqlite"
     DATABASES["default"]["CONN_MAX_AGE"] = 0 if DATABASES["default"]["NAME"] == ":memory:" else 60
     # IMMEDIATE transactions take the write lock up front, so concurrent
     # workers queue for it instead of failing with "database is locked";

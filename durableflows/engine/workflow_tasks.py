@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 
 from .. import registry, storage
 from ..conf import df_settings
@@ -70,9 +71,9 @@ def _process(
     settle: tuple[ActivityTask, activities.Outcome] | None,
     working: list[WorkflowExecution],
 ) -> TaskResult:
-    try:
-        run = _locked_runs().get(pk=run_id)
-    except WorkflowRun.DoesNotExist:
+    run = _locked_runs().filter(pk=run_id).annotate(has_inbox=Exists(InboxItem.objects.filter(run=OuterRef("pk"))))
+    run = next(iter(run.order_by()), None)
+    if run is None:
         return TaskResult("missing")
     if not run.is_open:
         InboxItem.objects.filter(run=run).delete()
@@ -81,7 +82,7 @@ def _process(
     if run.start_at > now:
         return TaskResult("not due")
     settled = activities.settle(*settle) if settle is not None else None
-    items = list(InboxItem.objects.filter(run=run).order_by("id"))
+    items = list(InboxItem.objects.filter(run=run).order_by("id")) if run.has_inbox else []
     facts = [(EventType(item.type), item.data) for item in items] + ([settled] if settled else [])
     starting = run.status == Status.PENDING
     if not facts and not starting:
