@@ -1,4 +1,4 @@
-"""The durableflows admin: workflow runs with their history, timeline and operations.
+"""The durableflows admin: workflow runs with their history, timeline and operations; schedules.
 
 ``WorkflowRunInline`` lists a model row's runs (``df.start(..., subject=row)``)
 on that model's own admin page.
@@ -6,5 +6,6 @@ on that model's own admin page.
 
 from .inlines import WorkflowRunInline
 from .runs import WorkflowRunAdmin
+from .schedules import ScheduleAdmin
 
-__all__ = ["WorkflowRunAdmin", "WorkflowRunInline"]
+__all__ = ["ScheduleAdmin", "WorkflowRunAdmin", "WorkflowRunInline"]
