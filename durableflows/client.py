@@ -44,8 +44,8 @@ def start(
     )
     if id_conflict not in ID_CONFLICT_POLICIES:
         raise ValueError(f"id_conflict must be one of {', '.join(ID_CONFLICT_POLICIES)}, not {id_conflict!r}")
-    if id is not None and (not isinstance(id, str) or not id or len(id) > 255):
-        raise ValueError("id must be a non-empty string of at most 255 characters")
+    if id is not None and (not isinstance(id, str) or not id or len(id) > 255 or "\x00" in id):
+        raise ValueError("id must be a non-empty string of at most 255 characters, without NUL characters")
     if queue is not None and not isinstance(queue, str):
         raise TypeError("queue must be a string")
     delay = to_seconds(start_delay, name="start_delay") or 0
@@ -215,8 +215,8 @@ class WorkflowHandle:
     # -- acting ------------------------------------------------------------------------
     def signal(self, name: str, payload: Any = None) -> None:
         """Deliver a signal to the open run; ``df.WorkflowNotFound`` if there is none."""
-        if not isinstance(name, str) or not name:
-            raise ValueError("signal names are non-empty strings")
+        if not isinstance(name, str) or not name or "\x00" in name:
+            raise ValueError("signal names are non-empty strings without NUL characters")
         encoded = serialization.check(payload, what=f"payload of signal {name!r}", limit=df_settings.MAX_PAYLOAD_BYTES)
         storage.add_fact(self._open_run(), EventType.SIGNAL_RECEIVED, {"name": name, "payload": encoded})
 
@@ -267,6 +267,8 @@ class WorkflowHandle:
 
     # -- internals -----------------------------------------------------------------------
     def _run(self) -> WorkflowRun:
+        if not isinstance(self.workflow_id, str) or "\x00" in self.workflow_id:
+            raise WorkflowNotFound(f"no workflow {self.workflow_id!r}")
         qs = WorkflowRun.objects.select_related("parent")
         run = qs.filter(pk=self._run_id).first() if self._pinned else storage.latest_run(self.workflow_id)
         if run is None or run.workflow_id != self.workflow_id:

@@ -44,7 +44,9 @@ def encode(value: Any, *, what: str = "value") -> Any:
 
 
 def _encode(value: Any) -> Any:
-    if value is None or isinstance(value, (bool, int, str)):
+    if isinstance(value, str):
+        return check_text(value)
+    if value is None or isinstance(value, (bool, int)):
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -65,7 +67,7 @@ def _encode(value: Any) -> Any:
                 raise SerializationError(f"dictionary key {key!r} is not a string")
             if key == TAG:
                 raise SerializationError(f"dictionary key {TAG!r} is reserved")
-            out[key] = _encode(item)
+            out[check_text(key)] = _encode(item)
         return out
     if isinstance(value, (list, tuple)):
         return [_encode(item) for item in value]
@@ -75,6 +77,13 @@ def _encode(value: Any) -> Any:
     if callable(model_dump) and not isinstance(value, type):  # pydantic v2
         return _encode(model_dump(mode="json"))
     raise SerializationError(f"{type(value).__name__} is not JSON-serializable")
+
+
+def check_text(text: str, *, what: str = "a string") -> str:
+    """Refuse the NUL character, which PostgreSQL cannot store in text or JSON."""
+    if "\x00" in text:
+        raise SerializationError(f"{what} contains a NUL character (\\x00), which cannot be stored")
+    return text
 
 
 def decode(data: Any, hint: Any = None) -> Any:

@@ -106,6 +106,9 @@ class WorkflowViewSet(WorkflowAPIMixin, mixins.ListModelMixin, viewsets.GenericV
     def get_queryset(self) -> QuerySet[WorkflowRun]:
         queryset = WorkflowRun.objects.select_related("parent").order_by("-created_at", "run_id")
         params = self.request.query_params
+        for name, values in params.lists():
+            if any("\x00" in value for value in values):
+                raise ValidationError({name: ["must not contain NUL characters."]})
         if value := params.get("status"):
             if value not in {s.value for s in Status}:
                 raise ValidationError({"status": [f"{value!r} is not one of {', '.join(s.value for s in Status)}."]})

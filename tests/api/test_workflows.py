@@ -306,3 +306,9 @@ def test_docs_page_needs_no_cdn(api):
 
 def test_a_sleeping_run_stays_running(db):
     assert start_and_drive("ops.sleepy", id="s").status == df.Status.RUNNING
+
+
+def test_nul_characters_in_query_parameters_are_a_400(api):
+    response = api.get("/api/workflows/", {"search": "a\x00b"})
+    assert response.status_code == 400
+    assert "search" in response.json()

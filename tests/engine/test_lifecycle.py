@@ -120,3 +120,14 @@ def test_django_signals_are_sent_after_commit(durableflows_env, django_capture_o
         assert received == [("signalled", "completed", [1, 2, 3])]
     finally:
         signals.workflow_completed.disconnect(on_completed)
+
+
+@pytest.mark.django_db
+def test_nul_characters_are_refused_before_anything_is_stored():
+    with pytest.raises(ValueError, match="NUL"):
+        df.start(three_steps, 1, id="bad\x00id")
+    with pytest.raises(df.SerializationError):
+        df.start(three_steps, "bad\x00arg")
+    with pytest.raises(df.WorkflowNotFound):
+        df.get_handle("bad\x00id")
+    assert not WorkflowRun.objects.exists()

@@ -188,3 +188,9 @@ def test_decoding_never_runs_code_named_by_the_payload():
     assert s.decode(payload) == payload, "unknown tags stay plain dictionaries"
     looks_tagged = {"__df__": "date", "v": "2025-01-01", "extra": 1}
     assert s.decode(looks_tagged) == looks_tagged
+
+
+@pytest.mark.parametrize("value", ["a\x00b", {"k\x00": 1}, ["ok", {"nested": "\x00"}]])
+def test_nul_characters_are_refused_at_the_boundary(value):
+    with pytest.raises(SerializationError, match="NUL"):
+        s.check(value)
