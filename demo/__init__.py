@@ -1,0 +1,1 @@
+"""The demo app: orders fulfilled by a durable workflow (see workflows.py)."""

@@ -1,0 +1,11 @@
+from django.contrib import admin
+
+from .models import Order
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ["id", "customer", "amount", "status", "created"]
+    list_filter = ["status"]
+    search_fields = ["customer"]
+    readonly_fields = ["created"]
