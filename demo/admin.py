@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from durableflows.admin import WorkflowRunInline
+
 from .models import Order
 
 
@@ -9,3 +11,4 @@ class OrderAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["customer"]
     readonly_fields = ["created"]
+    inlines = [WorkflowRunInline]  # the order's workflow runs (started with subject=order)

@@ -60,7 +60,7 @@ def create_order(request: HttpRequest) -> HttpResponse:
     # The order row and the workflow start commit together, or not at all.
     with transaction.atomic():
         order = Order.objects.create(customer=customer[:100], amount=amount)
-        df.start(fulfil_order, order.id, id=order.workflow_id)
+        df.start(fulfil_order, order.id, id=order.workflow_id, subject=order)
     messages.success(request, f"Order #{order.id} created; workflow {order.workflow_id} started.")
     return redirect("demo:index")
 

@@ -1,13 +1,10 @@
-"""URLs of the demo project: the admin, the demo page, and durableflows' REST API when installed."""
-from importlib.util import find_spec
-
+"""URLs of the demo project: the admin, durableflows' REST API, and the demo page."""
 from django.contrib import admin
 from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", include("durableflows.api.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),  # the admin theme's language chooser
     path("", include("demo.urls")),
 ]
-
-if find_spec("durableflows.api") is not None and find_spec("durableflows.api.urls") is not None:
-    urlpatterns.insert(1, path("api/", include("durableflows.api.urls")))
