@@ -12,6 +12,9 @@ import pytest
 
 from tests.helpers import service_unavailable, wait_until
 
+#: The fixture users get: ``durableflows_env`` (see the README's "Testing your workflows").
+pytest_plugins = ["durableflows.testing.pytest_plugin"]
+
 TESTS_DIR = Path(__file__).resolve().parent
 INTEGRATION_DIR = TESTS_DIR / "integration"
 

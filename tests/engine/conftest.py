@@ -1,5 +1,3 @@
-"""Engine tests drive the real engine in-process through ``durableflows.testing``."""
-
-from durableflows.testing.pytest_plugin import durableflows_env  # noqa: F401 - the fixture
+"""Engine tests drive the real engine in-process through ``durableflows.testing`` (``durableflows_env``)."""
 
 from . import workflows  # noqa: F401 - registers the test workflows
