@@ -10,7 +10,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -295,7 +295,3 @@ def _parse_run_id(run_id: str | uuid.UUID) -> uuid.UUID:
 def _deadline(timeout: Duration | None) -> float | None:
     seconds = to_seconds(timeout, name="timeout")
     return None if seconds is None else time.monotonic() + seconds
-
-
-def _timestamp(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
