@@ -183,6 +183,10 @@ AXIS_HEIGHT = 22
 BAR_HEIGHT = 12
 
 
+#: The first and last tick labels align inwards, so they stay inside the picture.
+_ANCHORS = ("start", "middle", "middle", "middle", "end")
+
+
 def render_svg(timeline: Timeline) -> SafeString:
     """The timeline as an inline ``<svg>`` element; every bar and mark has a ``<title>`` tooltip."""
     if not timeline.lanes:
@@ -203,7 +207,8 @@ def render_svg(timeline: Timeline) -> SafeString:
         tick_x = LABEL_WIDTH + plot * i / 4
         parts.append(
             f'<line x1="{tick_x:.1f}" y1="{AXIS_HEIGHT - 4}" x2="{tick_x:.1f}" y2="{height}" stroke="#9995" />'
-            f'<text x="{tick_x:.1f}" y="{AXIS_HEIGHT - 8}" font-size="10" text-anchor="middle" fill="currentColor">'
+            f'<text x="{tick_x:.1f}" y="{AXIS_HEIGHT - 8}" font-size="10" text-anchor="{_ANCHORS[i]}" '
+            f'fill="currentColor">'
             f"+{escape(_duration(timeline.span * i / 4))}</text>"
         )
     for index, lane in enumerate(timeline.lanes):
