@@ -10,6 +10,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models as dj_models
 from django.utils import timezone
 
+from . import signals
 from .conf import df_settings
 from .engine import doorbell
 from .models import HistoryEvent, InboxItem, WorkflowRun
@@ -89,6 +90,14 @@ def create_run(
     )
     if not delayed:
         doorbell.ring_workflow(run.run_id, queue=queue)
+    signals.send_on_commit(
+        signals.workflow_started,
+        WorkflowRun,
+        workflow_id=workflow_id,
+        run_id=str(run.run_id),
+        workflow_name=workflow_name,
+        status=Status.PENDING.value,
+    )
     return run
 
 
@@ -116,6 +125,11 @@ def append_events(run: WorkflowRun, events: Iterable[Event]) -> None:
     HistoryEvent.objects.bulk_create(
         HistoryEvent(run=run, sequence=e.sequence, type=e.type, timestamp=e.timestamp, data=e.data) for e in events
     )
+
+
+def claim_batch(queryset: dj_models.QuerySet) -> list:
+    """Lock up to a batch of rows that no one else holds (``SKIP LOCKED``), leaving joined rows unlocked."""
+    return list(queryset.select_for_update(skip_locked=True, of=("self",))[: df_settings.HOUSEKEEPING_BATCH])
 
 
 def latest_run(workflow_id: str) -> WorkflowRun | None:

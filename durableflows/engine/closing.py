@@ -138,4 +138,4 @@ def _send_signal_on_commit(run: WorkflowRun, status: Status) -> None:
         kwargs["result"] = run.result
     else:
         kwargs["error"] = run.error
-    transaction.on_commit(lambda: signal.send_robust(sender=WorkflowRun, **kwargs))
+    signals.send_on_commit(signal, WorkflowRun, **kwargs)

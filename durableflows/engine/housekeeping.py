@@ -39,13 +39,9 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
     }
 
 
-def _claim(queryset):
-    return queryset.select_for_update(skip_locked=True)[: df_settings.HOUSEKEEPING_BATCH]
-
-
 def fire_due_timers(now: datetime) -> int:
     with transaction.atomic():
-        due = list(_claim(Timer.objects.filter(fire_at__lte=now).order_by("fire_at")))
+        due = storage.claim_batch(Timer.objects.filter(fire_at__lte=now).order_by("fire_at"))
         for timer in due:
             storage.add_fact(timer.run_id, EventType.TIMER_FIRED, {"timer_id": timer.timer_id})
         Timer.objects.filter(pk__in=[t.pk for t in due]).delete()
@@ -58,10 +54,10 @@ def time_out_activities(now: datetime) -> int:
     started_late = Q(state=State.STARTED, deadline__lt=now)
     expired = Q(state__in=(State.SCHEDULED, State.STARTED), expires_at__lt=now)
     with transaction.atomic():
-        for task in _claim(ActivityTask.objects.select_related("run").filter(started_late | expired)):
+        for task in storage.claim_batch(ActivityTask.objects.select_related("run").filter(started_late | expired)):
             if task.expires_at is not None and task.expires_at < now:
                 failure = activities.Failure("TimeoutError", "schedule_to_close_timeout exceeded", retryable=False)
-            elif task.heartbeat_at is not None or _deadline_is_heartbeat(task):
+            elif _deadline_is_heartbeat(task):
                 failure = activities.Failure("TimeoutError", "heartbeat_timeout exceeded")
             else:
                 failure = activities.Failure("TimeoutError", "start_to_close_timeout exceeded")
@@ -84,11 +80,9 @@ def dispatch_due_activities(now: datetime) -> int:
     """Send doorbells for attempts that are due and have none in flight (retries, lost messages)."""
     stale = now - timedelta(seconds=df_settings.REDELIVERY_TIMEOUT)
     with transaction.atomic():
-        due = list(
-            _claim(
-                ActivityTask.objects.filter(state=State.SCHEDULED, due_at__lte=now, cancel_requested=False).filter(
-                    Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=stale)
-                )
+        due = storage.claim_batch(
+            ActivityTask.objects.filter(state=State.SCHEDULED, due_at__lte=now, cancel_requested=False).filter(
+                Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=stale)
             )
         )
         ActivityTask.objects.filter(pk__in=[t.pk for t in due]).update(dispatched_at=now)
@@ -102,12 +96,10 @@ def ring_runs_needing_a_task(now: datetime) -> int:
     stale = now - timedelta(seconds=df_settings.REDELIVERY_TIMEOUT)
     waiting = Exists(InboxItem.objects.filter(run=OuterRef("pk"), created_at__lt=stale))
     with transaction.atomic():
-        runs = list(
-            _claim(
-                WorkflowRun.objects.filter(status__in=OPEN)
-                .filter(Q(wake_at__lte=now) | (Q(wake_at__isnull=True) & waiting))
-                .only("run_id", "queue")
-            )
+        runs = storage.claim_batch(
+            WorkflowRun.objects.filter(status__in=OPEN)
+            .filter(Q(wake_at__lte=now) | (Q(wake_at__isnull=True) & waiting))
+            .only("run_id", "queue")
         )
         WorkflowRun.objects.filter(pk__in=[r.pk for r in runs]).update(
             wake_at=now + timedelta(seconds=df_settings.REDELIVERY_TIMEOUT)

@@ -16,7 +16,6 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from .. import registry, storage
-from ..conf import df_settings
 from ..cron import latest_occurrence, next_fire_time
 from ..models import Schedule, WorkflowRun
 from ..status import OPEN_STATUSES
@@ -43,12 +42,13 @@ def start_due_schedules(now: datetime) -> int:
     with transaction.atomic():
         buffered = Schedule.objects.filter(paused=False, overlap=Overlap.BUFFER_ONE, buffered_fire_at__isnull=False)
         buffered = buffered.exclude(previous_open)
-        for row in _claim(buffered.order_by("buffered_fire_at")):
+        for row in storage.claim_batch(buffered.order_by("buffered_fire_at")):
             fire_time, row.buffered_fire_at = row.buffered_fire_at, None
             started += start_run(row, occurrence_workflow_id(row.schedule_id, fire_time), fire_time) is not None
             row.save()
     with transaction.atomic():
-        for row in _claim(Schedule.objects.filter(paused=False, next_fire_at__lte=now).order_by("next_fire_at")):
+        due = Schedule.objects.filter(paused=False, next_fire_at__lte=now).order_by("next_fire_at")
+        for row in storage.claim_batch(due):
             started += fire(row, now)
     return started
 
@@ -109,10 +109,6 @@ def _previous_run_open(row: Schedule) -> bool:
     if not row.last_workflow_id:
         return False
     return WorkflowRun.objects.filter(workflow_id=row.last_workflow_id, status__in=OPEN_STATUSES).exists()
-
-
-def _claim(queryset):
-    return list(queryset.select_for_update(skip_locked=True)[: df_settings.HOUSEKEEPING_BATCH])
 
 
 def runs_of(schedule_id: str):

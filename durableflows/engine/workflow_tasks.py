@@ -134,12 +134,7 @@ def _process(
 
 def _locked_runs():
     """Runs locked for a workflow task; NO KEY UPDATE lets facts be inserted for the run meanwhile."""
-    no_key = connection.features.has_select_for_no_key_update
-    return (
-        WorkflowRun.objects.select_for_update(no_key=no_key)
-        if connection.features.has_select_for_update
-        else (WorkflowRun.objects.all())
-    )
+    return WorkflowRun.objects.select_for_update(no_key=connection.features.has_select_for_no_key_update)
 
 
 def _record_separately(task: ActivityTask, outcome: activities.Outcome) -> None:

@@ -103,12 +103,20 @@ def test_failed_workflow_reports_type_and_message(durableflows_env):
     assert "Traceback" in WorkflowRun.objects.get(workflow_id=handle.workflow_id).error["traceback"]
 
 
-def test_django_signals_are_sent_after_commit(durableflows_env, django_capture_on_commit_callbacks):
+def test_django_signals_are_sent_after_commit(durableflows_env, django_capture_on_commit_callbacks, caplog):
     received = []
+
+    def on_started(sender, **kwargs):
+        received.append((kwargs["workflow_id"], kwargs["status"]))
 
     def on_completed(sender, **kwargs):
         received.append((kwargs["workflow_id"], kwargs["status"], kwargs["result"]))
 
+    def broken(sender, **kwargs):
+        raise RuntimeError("a receiver with a bug")
+
+    signals.workflow_started.connect(on_started)
+    signals.workflow_completed.connect(broken)
     signals.workflow_completed.connect(on_completed)
     try:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -117,8 +125,11 @@ def test_django_signals_are_sent_after_commit(durableflows_env, django_capture_o
         assert received == []  # nothing before commit
         for callback in callbacks:
             callback()
-        assert received == [("signalled", "completed", [1, 2, 3])]
+        assert received == [("signalled", "pending"), ("signalled", "completed", [1, 2, 3])]
+        assert "a receiver with a bug" in caplog.text  # logged, and the other receivers still ran
     finally:
+        signals.workflow_started.disconnect(on_started)
+        signals.workflow_completed.disconnect(broken)
         signals.workflow_completed.disconnect(on_completed)
 
 
