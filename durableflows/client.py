@@ -7,6 +7,7 @@ a start, signal or cancel exists only if that transaction commits.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Callable
@@ -59,7 +60,8 @@ def start(
                 return WorkflowHandle(workflow_id, existing.run_id)
             closing.terminate_run(existing, "replaced by a new run (id_conflict='terminate_existing')")
         try:
-            with transaction.atomic():
+            # a fresh uuid4 cannot conflict: only a caller's own id needs a savepoint to recover from a race
+            with transaction.atomic() if id is not None else contextlib.nullcontext():
                 run = storage.create_run(
                     definition.name,
                     encoded,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import decimal
+import functools
 import inspect
 import json
 import math
@@ -124,7 +125,7 @@ def _shape(value: Any, hint: Any) -> Any:
         return {k: _shape(v, args[1]) for k, v in value.items()} if len(args) == 2 else value
     if isinstance(hint, type) and isinstance(value, dict):
         if dataclasses.is_dataclass(hint):
-            field_hints = typing.get_type_hints(hint)
+            field_hints = _hints(hint)
             return hint(**{k: _shape(v, field_hints.get(k)) for k, v in value.items()})
         validate = getattr(hint, "model_validate", None)
         if callable(validate):
@@ -155,10 +156,8 @@ def decode_arguments(
 ) -> tuple[list, dict]:
     """Decode positional and keyword arguments with the hints of ``fn``'s parameters."""
     hints = _hints(fn)
-    params = [
-        p for p in inspect.signature(fn).parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ]
-    out_args = [decode(a, hints.get(params[i].name) if i < len(params) else None) for i, a in enumerate(args)]
+    params = _positional_names(fn)
+    out_args = [decode(a, hints.get(params[i]) if i < len(params) else None) for i, a in enumerate(args)]
     out_kwargs = {k: decode(v, hints.get(k)) for k, v in (kwargs or {}).items()}
     return out_args, out_kwargs
 
@@ -169,7 +168,19 @@ def return_hint(fn: Callable[..., Any] | None) -> Any:
 
 
 def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    """``fn``'s resolved type hints, worked out once per function (resolving string annotations is costly)."""
     try:
-        return typing.get_type_hints(fn)
-    except Exception:  # unresolved forward references: decode without hints
+        return _resolved_hints(fn)
+    except Exception:  # unresolved forward references (not cached: they may resolve later): no hints
         return {}
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolved_hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    return typing.get_type_hints(fn)
+
+
+@functools.lru_cache(maxsize=4096)
+def _positional_names(fn: Callable[..., Any]) -> tuple[str, ...]:
+    parameters = inspect.signature(fn).parameters.values()
+    return tuple(p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))

@@ -22,6 +22,8 @@ workflow_terminated = Signal()
 
 def send_on_commit(signal: Signal, sender: type, **kwargs: Any) -> None:
     """Send ``signal`` once the current transaction commits; a receiver that raises is logged, not fatal."""
+    if not signal.has_listeners(sender):
+        return
 
     def send() -> None:
         for receiver, error in signal.send_robust(sender=sender, **kwargs):

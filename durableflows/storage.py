@@ -13,9 +13,16 @@ from django.utils import timezone
 from . import signals
 from .conf import df_settings
 from .engine import doorbell
-from .models import HistoryEvent, InboxItem, WorkflowRun
+from .models import ActivityTask, HistoryEvent, InboxItem, WorkflowRun
 from .runtime import Event, EventType
+from .sql import Table
 from .status import Status
+
+#: The hot path's tables (see ``durableflows.sql``); everything else goes through the ORM.
+runs = Table(WorkflowRun)
+history = Table(HistoryEvent)
+inbox = Table(InboxItem)
+activity_tasks = Table(ActivityTask)
 
 _clock: Callable[[], datetime] = timezone.now
 
@@ -71,22 +78,26 @@ def create_run(
             raise ValueError("subject must be a saved model instance")
         run.subject_type = ContentType.objects.get_for_model(subject)
         run.subject_id = str(subject.pk)
-    run.save(force_insert=True)
-    HistoryEvent.objects.create(
-        run=run,
-        sequence=1,
-        type=EventType.WORKFLOW_STARTED,
-        timestamp=created,
-        data={
-            "workflow_id": workflow_id,
-            "run_id": str(run.run_id),
-            "workflow_name": workflow_name,
-            "args": encoded_args,
-            "parent_workflow_id": parent.workflow_id if parent else None,
-            "parent_run_id": str(parent.run_id) if parent else None,
-            "continued_from_run_id": str(continued_from.run_id) if continued_from else None,
-            "start_at": start_at.isoformat(),
-        },
+    runs.insert([run])
+    append_events(
+        run,
+        [
+            Event(
+                1,
+                EventType.WORKFLOW_STARTED,
+                created,
+                {
+                    "workflow_id": workflow_id,
+                    "run_id": str(run.run_id),
+                    "workflow_name": workflow_name,
+                    "args": encoded_args,
+                    "parent_workflow_id": parent.workflow_id if parent else None,
+                    "parent_run_id": str(parent.run_id) if parent else None,
+                    "continued_from_run_id": str(continued_from.run_id) if continued_from else None,
+                    "start_at": start_at.isoformat(),
+                },
+            )
+        ],
     )
     if not delayed:
         doorbell.ring_workflow(run.run_id, queue=queue)
@@ -113,18 +124,16 @@ def add_fact(
 
 
 def load_history(run_id: Any) -> list[Event]:
-    rows = (
-        HistoryEvent.objects.filter(run_id=run_id)
-        .order_by("sequence")
-        .values_list("sequence", "type", "timestamp", "data")
-    )
+    rows = history.values({"run_id": run_id}, ("sequence", "type", "timestamp", "data"), order_by="sequence")
     return [Event(seq, EventType(type), ts, data) for seq, type, ts, data in rows]
 
 
 def append_events(run: WorkflowRun, events: Iterable[Event]) -> None:
-    HistoryEvent.objects.bulk_create(
-        HistoryEvent(run=run, sequence=e.sequence, type=e.type, timestamp=e.timestamp, data=e.data) for e in events
-    )
+    rows = [
+        {"run_id": run.pk, "sequence": e.sequence, "type": e.type, "timestamp": e.timestamp, "data": e.data}
+        for e in events
+    ]
+    history.insert_rows(rows)
 
 
 def claim_batch(queryset: dj_models.QuerySet) -> list:

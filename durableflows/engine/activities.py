@@ -66,16 +66,20 @@ def execute(task_pk: int, attempt: int, *, ring_workflow: bool = True) -> Any:
 def claim(task_pk: int, attempt: int) -> ActivityTask | None:
     """Take attempt ``attempt`` with a conditional update; ``None`` if it is not due or someone else has it."""
     now = storage.now()
-    task = ActivityTask.objects.select_related("run").filter(pk=task_pk).first()
+    task = storage.activity_tasks.get({"id": task_pk})
     if task is None or task.attempt != attempt or task.state != State.SCHEDULED or task.due_at > now:
         return None
     deadline = attempt_deadline(ActivityOptions.from_json(task.options), now)
-    claimed = ActivityTask.objects.filter(
-        pk=task_pk, attempt=attempt, state=State.SCHEDULED, cancel_requested=False
-    ).update(state=State.STARTED, started_at=now, deadline=deadline)
+    claimed = storage.activity_tasks.update(
+        {"id": task_pk, "attempt": attempt, "state": State.SCHEDULED, "cancel_requested": False},
+        state=State.STARTED,
+        started_at=now,
+        deadline=deadline,
+    )
     if not claimed:
         return None
     task.state, task.started_at, task.deadline = State.STARTED, now, deadline
+    task.run = storage.runs.get({"run_id": task.run_id})
     return task
 
 
@@ -125,9 +129,10 @@ def settle(task: ActivityTask, outcome: Outcome, *, timed_out: bool = False) -> 
     """
     now = storage.now()
     attempt = task.attempt
-    holds = ActivityTask.objects.filter(pk=task.pk, attempt=attempt, state__in=(State.STARTED, State.SCHEDULED))
+    holds = {"id": task.pk, "attempt": attempt, "state": (State.STARTED, State.SCHEDULED)}
+    update = storage.activity_tasks.update
     if outcome.failure is None:
-        if not holds.filter(state=State.STARTED).update(state=State.COMPLETED, closed_at=now):
+        if not update({**holds, "state": State.STARTED}, state=State.COMPLETED, closed_at=now):
             log.info("dropping a late result of %s: the attempt no longer holds", task)
             return None
         data = {"activity_id": task.activity_id, "result": outcome.result, "started": _started(task, attempt)}
@@ -138,12 +143,13 @@ def settle(task: ActivityTask, outcome: Outcome, *, timed_out: bool = False) -> 
     if delay is not None and task.expires_at is not None and now + timedelta(seconds=delay) >= task.expires_at:
         delay = None
     error = {"type": failure.type, "message": failure.message, "traceback": failure.traceback, "attempt": attempt}
-    if holds.filter(cancel_requested=True).update(state=State.CANCELLED, closed_at=now, last_error=error):
+    if update({**holds, "cancel_requested": True}, state=State.CANCELLED, closed_at=now, last_error=error):
         return None  # the workflow asked to cancel it and has moved on: no retry, no fact
     if delay is not None:
         due = now + timedelta(seconds=delay)
         countdown = delay <= df_settings.MAX_COUNTDOWN
-        retried = holds.update(
+        retried = update(
+            holds,
             state=State.SCHEDULED,
             attempt=attempt + 1,
             due_at=due,
@@ -155,7 +161,7 @@ def settle(task: ActivityTask, outcome: Outcome, *, timed_out: bool = False) -> 
         if retried and countdown:
             doorbell.ring_activity(task.pk, attempt + 1, queue=task.queue or None, countdown=delay)
         return None
-    if not holds.update(state=State.TIMED_OUT if timed_out else State.FAILED, closed_at=now, last_error=error):
+    if not update(holds, state=State.TIMED_OUT if timed_out else State.FAILED, closed_at=now, last_error=error):
         return None
     data = {
         "activity_id": task.activity_id,

@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 
 from .. import signals, storage
-from ..models import ActivityTask, InboxItem, Timer, WorkflowRun
+from ..models import ActivityTask, Timer, WorkflowRun
 from ..runtime import Event, EventType
 from ..status import Status
 
@@ -52,7 +52,7 @@ def close_run(run: WorkflowRun, event: Event, now: datetime, *, pending_work: bo
         )
         Timer.objects.filter(run=run).delete()
         _close_children(run, now)
-    InboxItem.objects.filter(run=run).delete()
+    storage.inbox.delete({"run_id": run.pk})
     successor = None
     if status is Status.CONTINUED_AS_NEW:
         # The next run of this workflow id may only open once this one is closed.

@@ -37,7 +37,7 @@ def send(name: str, args: list[Any], *, queue: str | None = None, countdown: flo
     """Publish now; a failure is logged, never raised: housekeeping rings again later."""
     if muted:
         return
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"ignore_result": True}  # also spares a result backend's per-task subscription
     if queue or df_settings.DEFAULT_QUEUE:
         options["queue"] = queue or df_settings.DEFAULT_QUEUE
     if countdown:

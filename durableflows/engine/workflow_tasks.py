@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
 
 from .. import registry, storage
 from ..conf import df_settings
@@ -71,12 +70,11 @@ def _process(
     settle: tuple[ActivityTask, activities.Outcome] | None,
     working: list[WorkflowExecution],
 ) -> TaskResult:
-    run = _locked_runs().filter(pk=run_id).annotate(has_inbox=Exists(InboxItem.objects.filter(run=OuterRef("pk"))))
-    run = next(iter(run.order_by()), None)
+    run = storage.runs.get({"run_id": run_id}, lock=_lock_clause(), exists={"has_inbox": (storage.inbox, "run_id")})
     if run is None:
         return TaskResult("missing")
     if not run.is_open:
-        InboxItem.objects.filter(run=run).delete()
+        storage.inbox.delete({"run_id": run.pk})
         return TaskResult("closed")
     now = storage.now()
     if run.start_at > now:
@@ -87,7 +85,7 @@ def _process(
     starting = run.status == Status.PENDING
     if not facts and not starting:
         if run.wake_at is not None:
-            WorkflowRun.objects.filter(pk=run.pk).update(wake_at=None)
+            storage.runs.update({"run_id": run.pk}, wake_at=None)
         return TaskResult("idle")
 
     terminate = next((item for item in items if item.type == EventType.WORKFLOW_TERMINATED), None)
@@ -104,7 +102,7 @@ def _process(
 
     storage.append_events(run, new_events)
     if items:
-        InboxItem.objects.filter(pk__in=[item.pk for item in items]).delete()
+        storage.inbox.delete({"id": tuple(item.pk for item in items)})
     scheduled = _apply_commands(run, new_events, now, claim_lone=eager and not execution.is_closed)
 
     changed = ["history_length"]
@@ -122,7 +120,7 @@ def _process(
         closing.close_run(run, execution.closed_by, now, pending_work=execution.has_pending_work)
         changed += ["status", "closed_at", "result", "error", "wake_at", "task_error"]
         scheduled = []  # closing cancelled them
-    run.save(update_fields=sorted(set(changed)))
+    storage.runs.save(run, sorted(set(changed)))
 
     eager_activity = next((task for task in scheduled if task.state == ActivityTask.State.STARTED), None)
     for task in scheduled:
@@ -132,9 +130,11 @@ def _process(
     return TaskResult("closed" if execution.is_closed else "advanced", eager_activity)
 
 
-def _locked_runs():
-    """Runs locked for a workflow task; NO KEY UPDATE lets facts be inserted for the run meanwhile."""
-    return WorkflowRun.objects.select_for_update(no_key=connection.features.has_select_for_no_key_update)
+def _lock_clause() -> str:
+    """How a workflow task locks its run; NO KEY UPDATE lets facts be inserted for the run meanwhile."""
+    if connection.features.has_select_for_no_key_update:
+        return "FOR NO KEY UPDATE"
+    return "FOR UPDATE" if connection.features.has_select_for_update else ""
 
 
 def _record_separately(task: ActivityTask, outcome: activities.Outcome) -> None:
@@ -227,15 +227,8 @@ def _apply_commands(run: WorkflowRun, events: list[Event], now: datetime, *, cla
         task = new_tasks[0]
         task.state, task.started_at = ActivityTask.State.STARTED, now
         task.deadline = activities.attempt_deadline(ActivityOptions.from_json(task.options), now)
-    created = ActivityTask.objects.bulk_create(new_tasks)
-    if any(task.pk is None for task in created):  # backends that cannot return ids from bulk inserts
-        by_id = {
-            t.activity_id: t.pk
-            for t in ActivityTask.objects.filter(run=run, activity_id__in=[t.activity_id for t in created])
-        }
-        for task in created:
-            task.pk = by_id[task.activity_id]
-    return created
+    storage.activity_tasks.insert(new_tasks)
+    return new_tasks
 
 
 def _request_activity_cancel(run: WorkflowRun, activity_id: int, now: datetime) -> None:

@@ -1,0 +1,119 @@
+"""``durableflows.sql.Table`` stores and loads exactly what the ORM does, on the backend under test."""
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from durableflows.models import ActivityTask, HistoryEvent, InboxItem, WorkflowRun
+from durableflows.sql import Table
+from durableflows.status import Status
+
+pytestmark = pytest.mark.django_db
+
+runs, events, inbox, tasks = Table(WorkflowRun), Table(HistoryEvent), Table(InboxItem), Table(ActivityTask)
+WHEN = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)
+
+
+def _run(**fields) -> WorkflowRun:
+    values = {
+        "workflow_id": f"wf-{uuid.uuid4()}",
+        "workflow_name": "some.workflow",
+        "args": [1, "two", {"three": [3.5, None, True]}],
+        "vars": {"unicode": "żółw ✓", "nested": {"a": []}},
+        "created_at": WHEN,
+        "start_at": WHEN + timedelta(seconds=1),
+        "history_length": 1,
+    }
+    return WorkflowRun(**(values | fields))
+
+
+def test_an_inserted_run_reads_back_through_the_orm_unchanged():
+    run = _run(result={"total": str(Decimal("1.10"))}, error=None, wake_at=None)
+    runs.insert([run])
+    stored = WorkflowRun.objects.get(pk=run.pk)
+    for field in WorkflowRun._meta.concrete_fields:
+        assert getattr(stored, field.attname) == getattr(run, field.attname), field.name
+    assert not run._state.adding
+
+
+def test_get_loads_a_row_written_by_the_orm_like_the_orm_does():
+    run = _run()
+    run.save()
+    loaded = runs.get({"run_id": run.pk})
+    orm = WorkflowRun.objects.get(pk=run.pk)
+    for field in WorkflowRun._meta.concrete_fields:
+        assert getattr(loaded, field.attname) == getattr(orm, field.attname), field.name
+    assert loaded.created_at.tzinfo is not None and loaded.created_at == WHEN
+    assert isinstance(loaded.run_id, uuid.UUID)
+    assert runs.get({"run_id": uuid.uuid4()}) is None
+    assert runs.get({"run_id": str(run.pk)}).pk == run.pk  # ids arrive as strings from Celery messages
+
+
+def test_get_reports_whether_related_rows_exist_and_can_lock():
+    run, other = _run(), _run()
+    run.save()
+    other.save()
+    InboxItem.objects.create(run=run, type="SignalReceived", data={"name": "go"})
+    has_inbox = {"has_inbox": (inbox, "run_id")}
+    lock = "FOR UPDATE" if connection.features.has_select_for_update else ""
+    with transaction.atomic():
+        assert runs.get({"run_id": run.pk}, lock=lock, exists=has_inbox).has_inbox is True
+        assert runs.get({"run_id": other.pk}, lock=lock, exists=has_inbox).has_inbox is False
+
+
+def test_insert_reads_back_auto_primary_keys_one_per_row():
+    run = _run()
+    run.save()
+    new = [
+        ActivityTask(run=run, activity_id=i, name=f"act.{i}", args=[i], options={"queue": None}, due_at=WHEN)
+        for i in (3, 1, 2)
+    ]
+    tasks.insert(new)
+    assert all(task.pk is not None for task in new)
+    for task in new:
+        assert ActivityTask.objects.get(pk=task.pk).activity_id == task.activity_id
+
+
+def test_update_and_delete_match_equality_in_and_null_conditions():
+    run = _run()
+    run.save()
+    for i, state in enumerate(("scheduled", "started", "completed")):
+        ActivityTask.objects.create(run=run, activity_id=i, name="a", state=state)
+    matched = tasks.update({"run_id": run.pk, "state": ("scheduled", "started"), "closed_at": None}, closed_at=WHEN)
+    assert matched == 2
+    assert set(ActivityTask.objects.filter(closed_at=WHEN).values_list("state", flat=True)) == {"scheduled", "started"}
+    assert tasks.update({"run_id": run.pk, "state": "failed"}, closed_at=None) == 0
+    assert tasks.delete({"run_id": run.pk, "state": ("completed",)}) == 1
+    assert ActivityTask.objects.filter(run=run).count() == 2
+
+
+def test_save_writes_only_the_named_fields():
+    run = _run()
+    run.save()
+    WorkflowRun.objects.filter(pk=run.pk).update(task_error="written elsewhere")
+    run.status, run.history_length, run.vars = Status.RUNNING, 7, {"k": [1, 2]}
+    assert runs.save(run, ["status", "history_length", "vars"]) == 1
+    stored = WorkflowRun.objects.get(pk=run.pk)
+    assert (stored.status, stored.history_length, stored.vars) == ("running", 7, {"k": [1, 2]})
+    assert stored.task_error == "written elsewhere"
+
+
+def test_insert_rows_splits_large_batches_and_values_reads_them_in_order():
+    run = _run()
+    run.save()
+    rows = [
+        {"run_id": run.pk, "sequence": n, "type": "TimerFired", "timestamp": WHEN, "data": {"n": n, "s": "x" * 40}}
+        for n in range(1200, 0, -1)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        events.insert_rows(rows)
+    assert len(queries) == 3  # 500 + 500 + 200 rows
+    stored = events.values({"run_id": run.pk}, ("sequence", "timestamp", "data"), order_by="sequence")
+    assert [row[0] for row in stored] == list(range(1, 1201))
+    assert stored[0][1] == WHEN and stored[41][2] == {"n": 42, "s": "x" * 40}
+    assert stored == [
+        list(row) for row in HistoryEvent.objects.filter(run=run).values_list("sequence", "timestamp", "data")
+    ]
