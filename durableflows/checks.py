@@ -45,4 +45,13 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
                 id="durableflows.W001",
             )
         )
+    if getattr(settings, "CELERY_DB_REUSE_MAX", None) is None:
+        errors.append(
+            checks.Warning(
+                "Celery workers will close the database connection before and after every task",
+                hint="set CELERY_DB_REUSE_MAX = 1000: reconnecting costs more than a workflow task; "
+                "durableflows' tasks still retire connections older than CONN_MAX_AGE",
+                id="durableflows.W002",
+            )
+        )
     return errors

@@ -5,12 +5,13 @@ Building a statement through the ORM costs 5-10 times the CPU of running it
 (on SQLite, the whole database). A ``Table`` writes each statement's SQL once
 per shape, adapts values with the model fields' own ``get_db_prep_save`` and
 reads rows back through Django's converters, so it stores and loads exactly
-what the ORM would, on any backend Django supports.
+what the ORM would, on any backend Django supports. A ``Batch`` sends statements
+that do not depend on each other in one round trip where the driver allows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
 from typing import Any, Generic, TypeVar
 
@@ -18,6 +19,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db import models as dj_models
 
 M = TypeVar("M", bound=dj_models.Model)
+T = TypeVar("T")
 
 #: Rows per multi-row INSERT: well within every backend's limit on parameters per statement.
 _INSERT_BATCH = 500
@@ -48,7 +50,7 @@ class Table(Generic[M]):
         for name, value in where.items():
             field, column = self.fields[name], self._names[name]
             if isinstance(value, tuple):
-                clauses.append(f"{column} IN ({', '.join(['%s'] * len(value))})")
+                clauses.append(f"{column} IN ({', '.join(['%s'] * len(value))})" if value else "1 = 0")
                 params += [field.get_db_prep_value(v, connection) for v in value]
             elif value is None:
                 clauses.append(f"{column} IS NULL")
@@ -59,40 +61,44 @@ class Table(Generic[M]):
 
     @staticmethod
     def _shape(where: Mapping[str, Any]) -> tuple[Any, ...]:
-        return tuple((k, len(v) if isinstance(v, tuple) else v is None) for k, v in where.items())
+        """What the SQL of ``where`` depends on: each name, and whether it is IN (of how many), IS NULL or =."""
+        return tuple(
+            (k, "in", len(v)) if isinstance(v, tuple) else (k, "null" if v is None else "=") for k, v in where.items()
+        )
 
     def _prep(self, values: Mapping[str, Any], connection: Any) -> list[Any]:
         return [self.fields[name].get_db_prep_save(value, connection) for name, value in values.items()]
 
     # -- writing -------------------------------------------------------------------------------
-    def insert(self, objs: Sequence[M]) -> None:
+    # Every statement runs at once and returns its result, or, given ``batch``, is queued
+    # there and returns a ``Pending`` that holds the result once the batch has run.
+
+    def insert(self, objs: Sequence[M], *, batch: Batch | None = None) -> None:
         """INSERT model instances as they are; an auto primary key left unset is read back into each."""
         if not objs:
             return
-        connection = connections[DEFAULT_DB_ALIAS]
-        if getattr(objs[0], self.pk) is None:
-            names = [name for name in self.fields if name != self.pk]
-            for obj in objs:  # one at a time: the order of RETURNING rows of a multi-row INSERT is not defined
-                new_pk = self._insert_one({name: getattr(obj, name) for name in names}, connection)
-                setattr(obj, self.pk, new_pk)
+        if getattr(objs[0], self.pk) is not None:
+            self.insert_rows([{name: getattr(obj, name) for name in self.fields} for obj in objs], batch=batch)
         else:
-            self.insert_rows([{name: getattr(obj, name) for name in self.fields} for obj in objs])
+            connection = connections[DEFAULT_DB_ALIAS]
+            returning = connection.features.can_return_columns_from_insert
+            names = [name for name in self.fields if name != self.pk]
+            key = ("insert one", returning)
+            sql = self._sql.get(key)
+            if sql is None:
+                columns = ", ".join(self._names[name] for name in names)
+                sql = f"INSERT INTO {self._names['']} ({columns}) VALUES ({', '.join(['%s'] * len(names))})"
+                self._sql[key] = sql = sql + (f" RETURNING {self._names[self.pk]}" if returning else "")
+            for obj in objs:  # one at a time: the order of RETURNING rows of a multi-row INSERT is not defined
+
+                def read_pk(cursor: Any, obj: M = obj) -> None:
+                    setattr(obj, self.pk, cursor.fetchone()[0] if returning else cursor.lastrowid)
+
+                _submit(batch, sql, self._prep({name: getattr(obj, name) for name in names}, connection), read_pk)
         for obj in objs:
-            obj._state.adding, obj._state.db = False, connection.alias
+            obj._state.adding, obj._state.db = False, DEFAULT_DB_ALIAS
 
-    def _insert_one(self, row: Mapping[str, Any], connection: Any) -> Any:
-        returning = connection.features.can_return_columns_from_insert
-        key = ("insert one", tuple(row))
-        sql = self._sql.get(key)
-        if sql is None:
-            columns = ", ".join(self._names[name] for name in row)
-            sql = f"INSERT INTO {self._names['']} ({columns}) VALUES ({', '.join(['%s'] * len(row))})"
-            self._sql[key] = sql = sql + (f" RETURNING {self._names[self.pk]}" if returning else "")
-        with connection.cursor() as cursor:
-            cursor.execute(sql, self._prep(row, connection))
-            return cursor.fetchone()[0] if returning else cursor.lastrowid
-
-    def insert_rows(self, rows: Sequence[Mapping[str, Any]]) -> None:
+    def insert_rows(self, rows: Sequence[Mapping[str, Any]], *, batch: Batch | None = None) -> None:
         """INSERT rows given as ``{attname: value}``, all with the same keys, in as few statements as fit."""
         if not rows:
             return
@@ -100,16 +106,15 @@ class Table(Generic[M]):
         names = tuple(rows[0])
         columns = ", ".join(self._names[name] for name in names)
         row_sql = f"({', '.join(['%s'] * len(names))})"
-        with connection.cursor() as cursor:
-            for start in range(0, len(rows), _INSERT_BATCH):
-                batch = rows[start : start + _INSERT_BATCH]
-                params = [value for row in batch for value in self._prep(row, connection)]
-                cursor.execute(
-                    f"INSERT INTO {self._names['']} ({columns}) VALUES {', '.join([row_sql] * len(batch))}", params
-                )
+        for start in range(0, len(rows), _INSERT_BATCH):
+            chunk = rows[start : start + _INSERT_BATCH]
+            params = [value for row in chunk for value in self._prep(row, connection)]
+            _submit(
+                batch, f"INSERT INTO {self._names['']} ({columns}) VALUES {', '.join([row_sql] * len(chunk))}", params
+            )
 
-    def update(self, where: Mapping[str, Any], **values: Any) -> int:
-        """UPDATE the rows matching ``where``; returns how many matched."""
+    def update(self, where: Mapping[str, Any], *, batch: Batch | None = None, **values: Any) -> int | Pending[int]:
+        """UPDATE the rows matching ``where``; the result is how many matched."""
         connection = connections[DEFAULT_DB_ALIAS]
         condition, where_params = self._where(where, connection)
         key = ("update", tuple(values), self._shape(where))
@@ -117,26 +122,27 @@ class Table(Generic[M]):
         if sql is None:
             assignments = ", ".join(f"{self._names[name]} = %s" for name in values)
             self._sql[key] = sql = f"UPDATE {self._names['']} SET {assignments} WHERE {condition}"
-        with connection.cursor() as cursor:
-            cursor.execute(sql, self._prep(values, connection) + where_params)
-            return cursor.rowcount
+        return _submit(batch, sql, self._prep(values, connection) + where_params, _rowcount)
 
-    def save(self, obj: M, fields: Iterable[str]) -> int:
+    def save(self, obj: M, fields: Iterable[str], *, batch: Batch | None = None) -> int | Pending[int]:
         """Write ``fields`` of ``obj`` to its row, like ``obj.save(update_fields=...)`` without model signals."""
-        return self.update({self.pk: getattr(obj, self.pk)}, **{name: getattr(obj, name) for name in fields})
+        values = {name: getattr(obj, name) for name in fields}
+        return self.update({self.pk: getattr(obj, self.pk)}, batch=batch, **values)
 
-    def delete(self, where: Mapping[str, Any]) -> int:
+    def delete(self, where: Mapping[str, Any], *, batch: Batch | None = None) -> int | Pending[int]:
         """DELETE the rows matching ``where``; no cascades, so only for tables nothing points at."""
-        connection = connections[DEFAULT_DB_ALIAS]
-        condition, params = self._where(where, connection)
-        with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {self._names['']} WHERE {condition}", params)
-            return cursor.rowcount
+        condition, params = self._where(where, connections[DEFAULT_DB_ALIAS])
+        return _submit(batch, f"DELETE FROM {self._names['']} WHERE {condition}", params, _rowcount)
 
     # -- reading -------------------------------------------------------------------------------
     def get(
-        self, where: Mapping[str, Any], *, lock: str = "", exists: Mapping[str, tuple[Table, str]] | None = None
-    ) -> M | None:
+        self,
+        where: Mapping[str, Any],
+        *,
+        lock: str = "",
+        exists: Mapping[str, tuple[Table, str]] | None = None,
+        batch: Batch | None = None,
+    ) -> M | None | Pending[M | None]:
         """The row matching ``where`` as a model instance, or ``None``.
 
         ``lock`` is appended as is (e.g. ``"FOR NO KEY UPDATE"``). ``exists={"attr": (table, attname)}``
@@ -155,31 +161,37 @@ class Table(Generic[M]):
             for other, name in exists.values():
                 columns.append(f"EXISTS(SELECT 1 FROM {other._names['']} WHERE {other._names[name]} = {pk})")
             self._sql[key] = sql = f"SELECT {', '.join(columns)} FROM {table} WHERE {condition} {lock}".rstrip()
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        count = len(self.fields)
-        obj = self.model.from_db(connection.alias, list(self.fields), self._convert(self.fields, row[:count]))
-        for attr, flag in zip(exists, row[count:], strict=True):
-            setattr(obj, attr, bool(flag))
-        return obj
 
-    def values(self, where: Mapping[str, Any], names: Sequence[str], *, order_by: str = "") -> list[list[Any]]:
-        """The ``names`` columns of the rows matching ``where``, converted to Python values."""
-        connection = connections[DEFAULT_DB_ALIAS]
-        condition, params = self._where(where, connection)
+        def load(cursor: Any) -> M | None:
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            count = len(self.fields)
+            obj = self.model.from_db(DEFAULT_DB_ALIAS, list(self.fields), self._convert(self.fields, row[:count]))
+            for attr, flag in zip(exists, row[count:], strict=True):
+                setattr(obj, attr, bool(flag))
+            return obj
+
+        return _submit(batch, sql, params, load)
+
+    def values(
+        self,
+        where: Mapping[str, Any],
+        names: Sequence[str],
+        *,
+        order_by: str = "",
+        row: Callable[..., T] = lambda *values: values,
+        batch: Batch | None = None,
+    ) -> list[T] | Pending[list[T]]:
+        """The ``names`` columns of the rows matching ``where`` as Python values; each row is ``row(*values)``."""
+        condition, params = self._where(where, connections[DEFAULT_DB_ALIAS])
         key = ("values", self._shape(where), tuple(names), order_by)
         sql = self._sql.get(key)
         if sql is None:
             columns = ", ".join(self._names[name] for name in names)
             order = f" ORDER BY {self._names[order_by]}" if order_by else ""
             self._sql[key] = sql = f"SELECT {columns} FROM {self._names['']} WHERE {condition}{order}"
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-        return [self._convert(names, row) for row in rows]
+        return _submit(batch, sql, params, lambda cursor: [row(*self._convert(names, r)) for r in cursor.fetchall()])
 
     @cached_property
     def _converters(self) -> dict[str, list[tuple[Any, Any]]]:
@@ -200,3 +212,66 @@ class Table(Generic[M]):
                 value = func(value, col, connection)
             values.append(value)
         return values
+
+
+def _rowcount(cursor: Any) -> int:
+    return cursor.rowcount
+
+
+def _submit(batch: Batch | None, sql: str, params: list[Any], read: Callable[[Any], T] | None = None) -> Any:
+    """Run a statement now and return what ``read`` makes of its cursor, or queue it in ``batch``."""
+    if batch is not None:
+        return batch.add(sql, params, read)
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(sql, params)
+        return read(cursor) if read is not None else None
+
+
+class Pending(Generic[T]):
+    """The result of a statement queued in a ``Batch``: ``value`` once the batch has run."""
+
+    __slots__ = ("value",)
+    value: T
+
+
+class Batch:
+    """Statements a transaction sends together, where one does not need the result of another.
+
+    On PostgreSQL with psycopg 3's client-side binding (Django's default) they go out as
+    one multi-statement query: one round trip instead of one per statement. Elsewhere they
+    run one after another. Either way they run in the order they were added, inside the
+    caller's transaction, and each ``Pending`` gets its statement's result.
+    """
+
+    def __init__(self) -> None:
+        self._queued: list[tuple[str, list[Any], Callable[[Any], Any] | None, Pending[Any]]] = []
+
+    def add(self, sql: str, params: list[Any], read: Callable[[Any], T] | None = None) -> Pending[T]:
+        pending: Pending[T] = Pending()
+        self._queued.append((sql, params, read, pending))
+        return pending
+
+    def run(self) -> None:
+        queued, self._queued = self._queued, []
+        if not queued:
+            return
+        connection = connections[DEFAULT_DB_ALIAS]
+        with connection.cursor() as cursor:
+            together = len(queued) > 1 and _sends_many_at_once(connection)
+            if together:
+                cursor.execute("; ".join(sql for sql, *_ in queued), [p for _, params, *_ in queued for p in params])
+            for index, (sql, params, read, pending) in enumerate(queued):
+                if not together:
+                    cursor.execute(sql, params)
+                elif index:
+                    cursor.nextset()
+                pending.value = read(cursor) if read is not None else None
+
+
+def _sends_many_at_once(connection: Any) -> bool:
+    """Whether one ``execute`` may carry several statements with parameters (and ``nextset`` walks them)."""
+    if connection.vendor != "postgresql":
+        return False
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    return is_psycopg3 and not connection.features.uses_server_side_binding

@@ -15,7 +15,7 @@ from .conf import df_settings
 from .engine import doorbell
 from .models import ActivityTask, HistoryEvent, InboxItem, WorkflowRun
 from .runtime import Event, EventType
-from .sql import Table
+from .sql import Batch, Pending, Table
 from .status import Status
 
 #: The hot path's tables (see ``durableflows.sql``); everything else goes through the ORM.
@@ -78,7 +78,8 @@ def create_run(
             raise ValueError("subject must be a saved model instance")
         run.subject_type = ContentType.objects.get_for_model(subject)
         run.subject_id = str(subject.pk)
-    runs.insert([run])
+    writes = Batch()
+    runs.insert([run], batch=writes)
     append_events(
         run,
         [
@@ -98,7 +99,9 @@ def create_run(
                 },
             )
         ],
+        batch=writes,
     )
+    writes.run()
     if not delayed:
         doorbell.ring_workflow(run.run_id, queue=queue)
     signals.send_on_commit(
@@ -123,17 +126,22 @@ def add_fact(
     return item
 
 
-def load_history(run_id: Any) -> list[Event]:
-    rows = history.values({"run_id": run_id}, ("sequence", "type", "timestamp", "data"), order_by="sequence")
-    return [Event(seq, EventType(type), ts, data) for seq, type, ts, data in rows]
+def load_history(run_id: Any, *, batch: Batch | None = None) -> list[Event] | Pending[list[Event]]:
+    return history.values(
+        {"run_id": run_id},
+        ("sequence", "type", "timestamp", "data"),
+        order_by="sequence",
+        row=lambda sequence, type, timestamp, data: Event(sequence, EventType(type), timestamp, data),
+        batch=batch,
+    )
 
 
-def append_events(run: WorkflowRun, events: Iterable[Event]) -> None:
+def append_events(run: WorkflowRun, events: Iterable[Event], *, batch: Batch | None = None) -> None:
     rows = [
         {"run_id": run.pk, "sequence": e.sequence, "type": e.type, "timestamp": e.timestamp, "data": e.data}
         for e in events
     ]
-    history.insert_rows(rows)
+    history.insert_rows(rows, batch=batch)
 
 
 def claim_batch(queryset: dj_models.QuerySet) -> list:

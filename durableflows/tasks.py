@@ -1,8 +1,14 @@
-"""The Celery tasks: thin doorbell handlers that call the engine. Nothing else."""
+"""The Celery tasks: thin doorbell handlers that call the engine. Nothing else.
+
+Each first retires a database connection that is broken or older than ``CONN_MAX_AGE``,
+as Django does at the start of a request: with ``CELERY_DB_REUSE_MAX`` set, Celery no
+longer closes the connection around every task, and nothing else would.
+"""
 
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import close_old_connections
 
 from .conf import df_settings
 from .engine import activities
@@ -16,6 +22,7 @@ MAX_INLINE_STEPS = 100
 @shared_task(name="durableflows.workflow_task", ignore_result=True)
 def workflow_task(run_id: str) -> str:
     """Advance one run; a lone new activity is claimed and run right here instead of via another message."""
+    close_old_connections()
     result = process_workflow_task(run_id, eager=True)
     _carry(result.eager_activity)
     return result.outcome
@@ -24,6 +31,7 @@ def workflow_task(run_id: str) -> str:
 @shared_task(name="durableflows.activity_task", ignore_result=True)
 def activity_task(task_pk: int, attempt: int) -> None:
     """Run one activity attempt, then carry its workflow forward in this worker."""
+    close_old_connections()
     _carry(activities.claim(task_pk, attempt))
 
 

@@ -118,6 +118,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Celery's Django fixup otherwise closes the database connection before and after every task,
+# and reconnecting costs more than a workflow task. Old or broken connections are still
+# retired: durableflows' tasks apply CONN_MAX_AGE as Django does at the start of a request.
+CELERY_DB_REUSE_MAX = 1000
 
 # --- durableflows: all keys are optional; see durableflows/conf.py for defaults. ---
 DURABLEFLOWS = {

@@ -23,6 +23,7 @@ from ..errors import ActivityCancelled, NonRetryableError
 from ..models import ActivityTask
 from ..options import ActivityOptions
 from ..runtime import EventType
+from ..sql import Batch, Pending
 from . import doorbell
 
 log = logging.getLogger("durableflows.activities")
@@ -127,16 +128,12 @@ def settle(task: ActivityTask, outcome: Outcome, *, timed_out: bool = False) -> 
     Returns the fact for the workflow when the activity is done for good; ``None``
     when a retry was scheduled or the attempt no longer holds (a late result).
     """
+    if outcome.failure is None:
+        return completed_fact(task, outcome, complete(task))
     now = storage.now()
     attempt = task.attempt
     holds = {"id": task.pk, "attempt": attempt, "state": (State.STARTED, State.SCHEDULED)}
     update = storage.activity_tasks.update
-    if outcome.failure is None:
-        if not update({**holds, "state": State.STARTED}, state=State.COMPLETED, closed_at=now):
-            log.info("dropping a late result of %s: the attempt no longer holds", task)
-            return None
-        data = {"activity_id": task.activity_id, "result": outcome.result, "started": _started(task, attempt)}
-        return EventType.ACTIVITY_COMPLETED, data
     failure = outcome.failure
     options = ActivityOptions.from_json(task.options)
     delay = options.retry.next_delay(attempt, failure.type) if failure.retryable else None
@@ -173,6 +170,21 @@ def settle(task: ActivityTask, outcome: Outcome, *, timed_out: bool = False) -> 
     if task.started_at:
         data["started"] = _started(task, attempt)
     return (EventType.ACTIVITY_TIMED_OUT if timed_out else EventType.ACTIVITY_FAILED), data
+
+
+def complete(task: ActivityTask, *, batch: Batch | None = None) -> int | Pending[int]:
+    """Mark a successful attempt completed if it still holds: 1 if it did, else 0."""
+    holds = {"id": task.pk, "attempt": task.attempt, "state": State.STARTED}
+    return storage.activity_tasks.update(holds, state=State.COMPLETED, closed_at=storage.now(), batch=batch)
+
+
+def completed_fact(task: ActivityTask, outcome: Outcome, held: int) -> tuple[EventType, dict] | None:
+    """The ActivityCompleted fact of a successful attempt that ``complete`` found holding (``held``)."""
+    if not held:
+        log.info("dropping a late result of %s: the attempt no longer holds", task)
+        return None
+    data = {"activity_id": task.activity_id, "result": outcome.result, "started": _started(task, task.attempt)}
+    return EventType.ACTIVITY_COMPLETED, data
 
 
 def _started(task: ActivityTask, attempt: int) -> dict[str, Any]:

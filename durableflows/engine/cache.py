@@ -28,6 +28,9 @@ class ExecutionCache:
         execution.discard()  # another worker moved the run on; this copy is stale
         return None
 
+    def __contains__(self, run_id: Any) -> bool:
+        return run_id in self._entries
+
     def put(self, run_id: Any, execution: WorkflowExecution) -> None:
         if self.size <= 0 or execution.is_closed:
             execution.discard()

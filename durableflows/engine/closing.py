@@ -11,6 +11,7 @@ from django.db import transaction
 from .. import signals, storage
 from ..models import ActivityTask, Timer, WorkflowRun
 from ..runtime import Event, EventType
+from ..sql import Batch
 from ..status import Status
 
 log = logging.getLogger("durableflows.engine")
@@ -31,10 +32,13 @@ _SIGNALS = {
 }
 
 
-def close_run(run: WorkflowRun, event: Event, now: datetime, *, pending_work: bool = True) -> WorkflowRun | None:
+def close_run(
+    run: WorkflowRun, event: Event, now: datetime, *, pending_work: bool = True, batch: Batch | None = None
+) -> WorkflowRun | None:
     """Close ``run`` (locked by the caller) as ``event`` says; returns the next run after continue-as-new.
 
-    Sets the row's fields without saving them; the caller saves the row.
+    Sets the row's fields without saving them; the caller saves the row. The run's
+    leftover inbox is deleted in ``batch`` if one is given.
     """
     status = CLOSING_STATUS[event.type]
     run.status = status
@@ -52,7 +56,7 @@ def close_run(run: WorkflowRun, event: Event, now: datetime, *, pending_work: bo
         )
         Timer.objects.filter(run=run).delete()
         _close_children(run, now)
-    storage.inbox.delete({"run_id": run.pk})
+    storage.inbox.delete({"run_id": run.pk}, batch=batch)
     successor = None
     if status is Status.CONTINUED_AS_NEW:
         # The next run of this workflow id may only open once this one is closed.

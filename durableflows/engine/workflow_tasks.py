@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import traceback
+import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from ..errors import NonDeterminismError, UnknownWorkflowError
 from ..models import ActivityTask, InboxItem, Timer, WorkflowRun
 from ..options import ActivityOptions
 from ..runtime import Event, EventType, WorkflowExecution
+from ..sql import Batch
 from ..status import Status
 from . import activities, closing, doorbell
 from .cache import ExecutionCache
@@ -50,6 +52,11 @@ def process_workflow_task(
     same transaction that advances the workflow. With ``eager``, a lone new
     activity is claimed and handed back to be run here instead of via a message.
     """
+    try:
+        run_id = uuid.UUID(str(run_id))
+    except ValueError:
+        log.warning("workflow task for %r dropped: not a run id", run_id)
+        return TaskResult("missing")
     working: list[WorkflowExecution] = []
     try:
         with transaction.atomic():
@@ -70,7 +77,16 @@ def _process(
     settle: tuple[ActivityTask, activities.Outcome] | None,
     working: list[WorkflowExecution],
 ) -> TaskResult:
-    run = storage.runs.get({"run_id": run_id}, lock=_lock_clause(), exists={"has_inbox": (storage.inbox, "run_id")})
+    # What this task reads, in one round trip where the database allows: the run, locked; its
+    # history unless a suspended execution is cached here; whether the attempt it settles holds.
+    reads = Batch()
+    locked = storage.runs.get(
+        {"run_id": run_id}, lock=_lock_clause(), exists={"has_inbox": (storage.inbox, "run_id")}, batch=reads
+    )
+    history = None if run_id in cache else storage.load_history(run_id, batch=reads)
+    completing = activities.complete(settle[0], batch=reads) if settle and settle[1].failure is None else None
+    reads.run()
+    run = locked.value
     if run is None:
         return TaskResult("missing")
     if not run.is_open:
@@ -79,7 +95,11 @@ def _process(
     now = storage.now()
     if run.start_at > now:
         return TaskResult("not due")
-    settled = activities.settle(*settle) if settle is not None else None
+    settled = None
+    if completing is not None:
+        settled = activities.completed_fact(settle[0], settle[1], completing.value)
+    elif settle is not None:
+        settled = activities.settle(*settle)
     items = list(InboxItem.objects.filter(run=run).order_by("id")) if run.has_inbox else []
     facts = [(EventType(item.type), item.data) for item in items] + ([settled] if settled else [])
     starting = run.status == Status.PENDING
@@ -93,17 +113,18 @@ def _process(
         closing.terminate_run(run, terminate.data.get("reason", ""), now)
         return TaskResult("terminated")
 
-    execution, new_events = _bring_up_to_date(run, starting, working)
+    execution, new_events = _bring_up_to_date(run, starting, working, history.value if history else None)
     for fact_type, data in facts:
         if execution.is_closed:
             break  # facts that arrive after the run's end are dropped
         for expanded_type, expanded in _expand(fact_type, data):
             new_events += execution.apply(expanded_type, expanded, now)
 
-    storage.append_events(run, new_events)
+    writes = Batch()  # this task's own rows, sent together at the end
+    storage.append_events(run, new_events, batch=writes)
     if items:
-        storage.inbox.delete({"id": tuple(item.pk for item in items)})
-    scheduled = _apply_commands(run, new_events, now, claim_lone=eager and not execution.is_closed)
+        storage.inbox.delete({"id": tuple(item.pk for item in items)}, batch=writes)
+    scheduled = _apply_commands(run, new_events, now, claim_lone=eager and not execution.is_closed, batch=writes)
 
     changed = ["history_length"]
     run.history_length = execution.last_sequence
@@ -117,10 +138,11 @@ def _process(
         run.status, run.started_at = Status.RUNNING, now
         changed += ["status", "started_at"]
     if execution.closed_by is not None:
-        closing.close_run(run, execution.closed_by, now, pending_work=execution.has_pending_work)
+        closing.close_run(run, execution.closed_by, now, pending_work=execution.has_pending_work, batch=writes)
         changed += ["status", "closed_at", "result", "error", "wake_at", "task_error"]
         scheduled = []  # closing cancelled them
-    storage.runs.save(run, sorted(set(changed)))
+    storage.runs.save(run, sorted(set(changed)), batch=writes)
+    writes.run()
 
     eager_activity = next((task for task in scheduled if task.state == ActivityTask.State.STARTED), None)
     for task in scheduled:
@@ -146,9 +168,12 @@ def _record_separately(task: ActivityTask, outcome: activities.Outcome) -> None:
 
 
 def _bring_up_to_date(
-    run: WorkflowRun, starting: bool, working: list[WorkflowExecution]
+    run: WorkflowRun, starting: bool, working: list[WorkflowExecution], history: list[Event] | None
 ) -> tuple[WorkflowExecution, list[Event]]:
-    """The run's execution at its stored history: from the cache, or replayed; a new run is started."""
+    """The run's execution at its stored history: from the cache, or replayed; a new run is started.
+
+    ``history`` is the stored history if it was read with the run (when nothing was cached).
+    """
     execution = cache.take(run.pk, run.history_length)
     if execution is not None:
         working.append(execution)
@@ -158,7 +183,8 @@ def _bring_up_to_date(
         definition.fn, suggest_continue_as_new_after=df_settings.SUGGEST_CONTINUE_AS_NEW_AFTER
     )
     working.append(execution)
-    history = storage.load_history(run.pk)
+    if history is None:  # the cached execution was stale
+        history = storage.load_history(run.pk)
     if starting:
         started = history[0]  # stored by the client; applying it runs the code's first steps
         return execution, execution.apply(started.type, started.data, started.timestamp)[1:]
@@ -175,11 +201,14 @@ def _expand(type: EventType, data: dict[str, Any]) -> Iterator[tuple[EventType, 
     yield type, data
 
 
-def _apply_commands(run: WorkflowRun, events: list[Event], now: datetime, *, claim_lone: bool) -> list[ActivityTask]:
+def _apply_commands(
+    run: WorkflowRun, events: list[Event], now: datetime, *, claim_lone: bool, batch: Batch
+) -> list[ActivityTask]:
     """Turn new command events into rows: activity tasks, timers, signals, child runs.
 
     With ``claim_lone``, a lone new activity on the default queue is inserted
-    already claimed (attempt 1 started), for this worker to run at once.
+    already claimed (attempt 1 started), for this worker to run at once. The new
+    activity tasks are queued in ``batch``: their ids are set once it has run.
     """
     new_tasks: list[ActivityTask] = []
     for event in events:
@@ -227,7 +256,7 @@ def _apply_commands(run: WorkflowRun, events: list[Event], now: datetime, *, cla
         task = new_tasks[0]
         task.state, task.started_at = ActivityTask.State.STARTED, now
         task.deadline = activities.attempt_deadline(ActivityOptions.from_json(task.options), now)
-    storage.activity_tasks.insert(new_tasks)
+    storage.activity_tasks.insert(new_tasks, batch=batch)
     return new_tasks
 
 

@@ -35,3 +35,10 @@ def test_settings_must_be_a_dict(settings):
 def test_a_missing_broker_is_a_warning(settings):
     settings.CELERY_BROKER_URL = ""
     assert ids(check_settings()) == ["durableflows.W001"]
+
+
+def test_celery_closing_connections_around_every_task_is_a_warning(settings):
+    del settings.CELERY_DB_REUSE_MAX
+    assert ids(check_settings()) == ["durableflows.W002"]
+    settings.CELERY_DB_REUSE_MAX = 1000
+    assert ids(check_settings()) == []

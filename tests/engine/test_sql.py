@@ -1,4 +1,5 @@
 """``durableflows.sql.Table`` stores and loads exactly what the ORM does, on the backend under test."""
+
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -8,7 +9,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from durableflows.models import ActivityTask, HistoryEvent, InboxItem, WorkflowRun
-from durableflows.sql import Table
+from durableflows.sql import Batch, Table
 from durableflows.status import Status
 
 pytestmark = pytest.mark.django_db
@@ -86,6 +87,9 @@ def test_update_and_delete_match_equality_in_and_null_conditions():
     assert matched == 2
     assert set(ActivityTask.objects.filter(closed_at=WHEN).values_list("state", flat=True)) == {"scheduled", "started"}
     assert tasks.update({"run_id": run.pk, "state": "failed"}, closed_at=None) == 0
+    assert tasks.update({"run_id": run.pk, "state": ()}, closed_at=None) == 0  # IN of nothing matches nothing
+    # the same names as above, but IN of one instead of IS NULL: a statement of its own
+    assert tasks.update({"run_id": run.pk, "state": ("scheduled", "started"), "closed_at": (WHEN,)}, attempt=2) == 2
     assert tasks.delete({"run_id": run.pk, "state": ("completed",)}) == 1
     assert ActivityTask.objects.filter(run=run).count() == 2
 
@@ -110,10 +114,42 @@ def test_insert_rows_splits_large_batches_and_values_reads_them_in_order():
     ]
     with CaptureQueriesContext(connection) as queries:
         events.insert_rows(rows)
-    assert len(queries) == 3  # 500 + 500 + 200 rows
+    assert sum(q["sql"].count("INSERT INTO") for q in queries) == 3  # 500 + 500 + 200 rows
     stored = events.values({"run_id": run.pk}, ("sequence", "timestamp", "data"), order_by="sequence")
     assert [row[0] for row in stored] == list(range(1, 1201))
     assert stored[0][1] == WHEN and stored[41][2] == {"n": 42, "s": "x" * 40}
-    assert stored == [
-        list(row) for row in HistoryEvent.objects.filter(run=run).values_list("sequence", "timestamp", "data")
-    ]
+    assert stored == list(HistoryEvent.objects.filter(run=run).values_list("sequence", "timestamp", "data"))
+
+
+def test_a_batch_runs_its_statements_in_order_and_hands_each_its_result():
+    run = _run()
+    writes = Batch()
+    runs.insert([run], batch=writes)
+    task = ActivityTask(run=run, activity_id=1, name="a")
+    tasks.insert([task], batch=writes)
+    updated = runs.update({"run_id": run.pk, "status": ("pending", "running")}, batch=writes, task_error="batched")
+    missed = runs.update({"run_id": run.pk, "status": "completed"}, batch=writes, task_error="not this")
+    events.insert_rows(
+        [{"run_id": run.pk, "sequence": 1, "type": "WorkflowStarted", "timestamp": WHEN, "data": {}}], batch=writes
+    )
+    loaded = runs.get({"run_id": run.pk}, batch=writes)
+    assert task.pk is None and not WorkflowRun.objects.filter(pk=run.pk).exists()  # nothing ran yet
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        writes.run()
+    assert ActivityTask.objects.get(pk=task.pk).run_id == run.pk
+    assert (updated.value, missed.value) == (1, 0)
+    assert loaded.value.task_error == "batched" and loaded.value.created_at == WHEN
+    assert HistoryEvent.objects.filter(run=run).count() == 1
+    if connection.vendor == "postgresql":
+        statements = [q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+        assert len(statements) == 1, "one round trip on PostgreSQL"
+
+
+def test_a_failing_statement_in_a_batch_fails_the_whole_transaction():
+    run = _run()
+    writes = Batch()
+    runs.insert([run], batch=writes)
+    runs.insert([_run(run_id=run.run_id)], batch=writes)  # the same primary key again
+    with pytest.raises(Exception, match="(?i)unique|duplicate"), transaction.atomic():
+        writes.run()
+    assert not WorkflowRun.objects.filter(pk=run.pk).exists()
