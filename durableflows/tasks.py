@@ -2,13 +2,14 @@
 
 Each first retires a database connection that is broken or older than ``CONN_MAX_AGE``,
 as Django does at the start of a request: with ``CELERY_DB_REUSE_MAX`` set, Celery no
-longer closes the connection around every task, and nothing else would.
+longer closes the connection around every task, and nothing else would. A task run
+eagerly inside the caller's transaction leaves the connection alone.
 """
 
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import close_old_connections
+from django.db import connections
 
 from .conf import df_settings
 from .engine import activities
@@ -22,7 +23,7 @@ MAX_INLINE_STEPS = 100
 @shared_task(name="durableflows.workflow_task", ignore_result=True)
 def workflow_task(run_id: str) -> str:
     """Advance one run; a lone new activity is claimed and run right here instead of via another message."""
-    close_old_connections()
+    _retire_old_connections()
     result = process_workflow_task(run_id, eager=True)
     _carry(result.eager_activity)
     return result.outcome
@@ -31,8 +32,14 @@ def workflow_task(run_id: str) -> str:
 @shared_task(name="durableflows.activity_task", ignore_result=True)
 def activity_task(task_pk: int, attempt: int) -> None:
     """Run one activity attempt, then carry its workflow forward in this worker."""
-    close_old_connections()
+    _retire_old_connections()
     _carry(activities.claim(task_pk, attempt))
+
+
+def _retire_old_connections() -> None:
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
 
 
 def _carry(task: ActivityTask | None) -> None:
