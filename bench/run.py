@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -239,6 +240,10 @@ class Contenders:
         self.WorkflowRun = WorkflowRun
         self.open_statuses = (Status.PENDING, Status.RUNNING)
         self.completed = Status.COMPLETED
+        meta = WorkflowRun._meta
+        self.done_sql = (
+            f"SELECT status, result FROM {meta.db_table} WHERE {meta.pk.column} = %s"
+        )
         self.redis = redis.Redis.from_url(broker_url)
 
     # -- workflow
@@ -248,12 +253,19 @@ class Contenders:
         return str(self.df.start(self.workflow, value)._run_id)
 
     def workflow_done(self, run_id: Any) -> tuple[bool, Any]:
-        row = self.WorkflowRun.objects.filter(pk=run_id).values_list("status", "result").first()
+        # One fixed SELECT by primary key through a cursor: as cheap a read of its store as the chain's
+        # Redis GET (building the query with the ORM would cost this client ~0.7 ms of CPU per poll).
+        from django.db import connection
+
+        key = self.WorkflowRun._meta.pk.get_db_prep_value(uuid.UUID(run_id), connection)
+        with connection.cursor() as cursor:
+            cursor.execute(self.done_sql, [key])
+            row = cursor.fetchone()
         if row is None or row[0] in self.open_statuses:
             return False, None
         if row[0] != self.completed:
             raise RuntimeError(f"workflow run {run_id} ended {row[0]}")
-        return True, row[1]
+        return True, json.loads(row[1]) if isinstance(row[1], str) else row[1]
 
     # -- chain
     def start_chain(self, value: int) -> str:
