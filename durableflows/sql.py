@@ -22,7 +22,7 @@ M = TypeVar("M", bound=dj_models.Model)
 T = TypeVar("T")
 
 #: Rows per multi-row INSERT: well within every backend's limit on parameters per statement.
-_INSERT_BATCH = 500
+_ROWS_PER_INSERT = 500
 
 
 class Table(Generic[M]):
@@ -106,8 +106,8 @@ class Table(Generic[M]):
         names = tuple(rows[0])
         columns = ", ".join(self._names[name] for name in names)
         row_sql = f"({', '.join(['%s'] * len(names))})"
-        for start in range(0, len(rows), _INSERT_BATCH):
-            chunk = rows[start : start + _INSERT_BATCH]
+        for start in range(0, len(rows), _ROWS_PER_INSERT):
+            chunk = rows[start : start + _ROWS_PER_INSERT]
             params = [value for row in chunk for value in self._prep(row, connection)]
             _submit(
                 batch, f"INSERT INTO {self._names['']} ({columns}) VALUES {', '.join([row_sql] * len(chunk))}", params
