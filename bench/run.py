@@ -665,7 +665,8 @@ def main() -> int:
             "workers": f"{args.workers} x celery worker -P prefork -c {args.concurrency} (shared by both contenders)",
             "broker": f"redis-server (private, --save '' --appendonly no), prefetch multiplier "
             f"{settings.CELERY_WORKER_PREFETCH_MULTIPLIER}",
-            "database": f"{engine}, CONN_MAX_AGE {db.get('CONN_MAX_AGE')}",
+            "database": f"{engine}, CONN_MAX_AGE {db.get('CONN_MAX_AGE')}, "
+            f"CELERY_DB_REUSE_MAX {getattr(settings, 'CELERY_DB_REUSE_MAX', None)}",
             "DURABLEFLOWS": ", ".join(f"{k}={getattr(df_settings, k)}" for k in DEFAULTS if k != "MAX_PAYLOAD_BYTES"),
             "sequential": f"{args.sequential} of each (poll {args.poll * 1000:g} ms); public API {len(api['chain'])}",
             "burst": f"{args.n} of each x {args.rounds} round(s) (done-poll {args.burst_poll * 1000:g} ms)",
