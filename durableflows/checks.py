@@ -45,6 +45,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
                 id="durableflows.W001",
             )
         )
+    errors += _check_database()
     if getattr(settings, "CELERY_DB_REUSE_MAX", None) is None:
         errors.append(
             checks.Warning(
@@ -55,3 +56,21 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
             )
         )
     return errors
+
+
+def _check_database() -> list[checks.CheckMessage]:
+    """The engine's transactions and statements use the default database: its tables must live there."""
+    from django.apps import apps
+    from django.db import DEFAULT_DB_ALIAS, router
+
+    for model in apps.get_app_config("durableflows").get_models():
+        for alias in (router.db_for_read(model), router.db_for_write(model)):
+            if alias not in (None, DEFAULT_DB_ALIAS):
+                return [
+                    checks.Error(
+                        f"a database router sends {model._meta.label} to {alias!r}",
+                        hint="durableflows' tables must be in the default database, with its transactions",
+                        id="durableflows.E005",
+                    )
+                ]
+    return []

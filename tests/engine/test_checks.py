@@ -42,3 +42,15 @@ def test_celery_closing_connections_around_every_task_is_a_warning(settings):
     assert ids(check_settings()) == ["durableflows.W002"]
     settings.CELERY_DB_REUSE_MAX = 1000
     assert ids(check_settings()) == []
+
+
+class _ElsewhereRouter:
+    def db_for_write(self, model, **hints):
+        return "other" if model._meta.app_label == "durableflows" else None
+
+    db_for_read = db_for_write
+
+
+def test_durableflows_tables_routed_away_from_the_default_database_are_an_error(settings):
+    settings.DATABASE_ROUTERS = [_ElsewhereRouter()]
+    assert ids(check_settings()) == ["durableflows.E005"]
