@@ -11,11 +11,11 @@ import dataclasses
 import logging
 import traceback
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from .. import registry, storage
 from ..conf import df_settings
@@ -33,6 +33,17 @@ log = logging.getLogger("durableflows.engine")
 cache = ExecutionCache(df_settings.CACHE_SIZE)
 
 _ACTIVITY_OUTCOMES = (EventType.ACTIVITY_COMPLETED, EventType.ACTIVITY_FAILED, EventType.ACTIVITY_TIMED_OUT)
+#: Commands whose rows need reads or other runs' rows: a task issuing one locks its run before writing.
+_COMMANDS_THAT_READ = frozenset(
+    {
+        EventType.ACTIVITY_CANCEL_REQUESTED,
+        EventType.TIMER_STARTED,
+        EventType.TIMER_CANCELLED,
+        EventType.SIGNAL_EXTERNAL_SENT,
+        EventType.CHILD_WORKFLOW_STARTED,
+    }
+)
+_HAS_INBOX = {"has_inbox": (storage.inbox, "run_id")}
 
 
 @dataclasses.dataclass
@@ -49,18 +60,30 @@ def process_workflow_task(
     """Run one workflow task for ``run_id``.
 
     ``settle`` is an attempt this worker just ran: its outcome is recorded in the
-    same transaction that advances the workflow. With ``eager``, a lone new
-    activity is claimed and handed back to be run here instead of via a message.
+    same transaction that advances the workflow, ahead of locking the run when it
+    succeeded and its execution is cached here (``_process_ahead``). With ``eager``,
+    a lone new activity is claimed and handed back to be run here instead of via a message.
     """
     try:
         run_id = uuid.UUID(str(run_id))
     except ValueError:
         log.warning("workflow task for %r dropped: not a run id", run_id)
         return TaskResult("missing")
+    eager = eager and df_settings.EAGER_ACTIVITIES
     working: list[WorkflowExecution] = []
     try:
+        if settle is not None and settle[1].failure is None and settle[0].run_id == run_id:
+            try:
+                result = _process_ahead(*settle, eager=eager, working=working)
+            except _Moved:
+                result = None
+                for execution in working:
+                    execution.discard()
+                working.clear()
+            if result is not None:
+                return result
         with transaction.atomic():
-            return _process(run_id, eager=eager and df_settings.EAGER_ACTIVITIES, settle=settle, working=working)
+            return _process(run_id, eager=eager, settle=settle, working=working)
     except Exception as exc:
         for execution in working:  # its state is ahead of the rolled-back history
             execution.discard()
@@ -80,9 +103,7 @@ def _process(
     # What this task reads, in one round trip where the database allows: the run, locked; its
     # history unless a suspended execution is cached here; whether the attempt it settles holds.
     reads = Batch()
-    locked = storage.runs.get(
-        {"run_id": run_id}, lock=_lock_clause(), exists={"has_inbox": (storage.inbox, "run_id")}, batch=reads
-    )
+    locked = storage.runs.get({"run_id": run_id}, lock=_lock_clause(), exists=_HAS_INBOX, batch=reads)
     history = None if run_id in cache else storage.load_history(run_id, batch=reads)
     completing = activities.complete(settle[0], batch=reads) if settle and settle[1].failure is None else None
     reads.run()
@@ -119,8 +140,84 @@ def _process(
             break  # facts that arrive after the run's end are dropped
         for expanded_type, expanded in _expand(fact_type, data):
             new_events += execution.apply(expanded_type, expanded, now)
+    return _persist(run, execution, new_events, now, items=items, starting=starting, eager=eager)
 
-    writes = Batch()  # this task's own rows, sent together at the end
+
+def _process_ahead(
+    task: ActivityTask, outcome: activities.Outcome, *, eager: bool, working: list[WorkflowExecution]
+) -> TaskResult | None:
+    """Advance by an attempt that just succeeded here, applying it before touching the database.
+
+    The cached execution takes the result first; then the run is locked and read in the same
+    round trip that writes what the task decided (one round trip fewer on PostgreSQL, and
+    SQLite's write lock held only to write). What was read is checked afterwards: if the run
+    moved on, has facts waiting or the attempt no longer holds, ``_Moved`` rolls it all back for
+    the locking path. A task whose commands must read or change other rows (timers, children,
+    signals, a parent) locks and checks first instead. ``None``: nothing cached to advance.
+    """
+    run = task.run  # the row as this worker last wrote or read it
+    execution = cache.take(run.pk, run.history_length)
+    if execution is None:
+        return None
+    working.append(execution)
+    expected, now = run.history_length, storage.now()
+    new_events: list[Event] = []
+    for fact_type, data in _expand(*activities.completed_fact(task, outcome, held=1)):
+        new_events += execution.apply(fact_type, data, now)
+    with transaction.atomic():
+        batch = Batch()
+        locked = storage.runs.get({"run_id": run.pk}, lock=_lock_clause(), exists=_HAS_INBOX, batch=batch)
+        held = activities.complete(task, batch=batch)
+        if not _writes_only_own_rows(run, execution, new_events):
+            batch.run()
+            return _persist(_as_assumed(locked.value, expected, held.value), execution, new_events, now, eager=eager)
+        try:
+            result = _persist(run, execution, new_events, now, eager=eager, batch=batch)
+        except IntegrityError:  # another task appended these sequence numbers first
+            raise _Moved from None
+        current = _as_assumed(locked.value, expected, held.value)
+        if current.wake_at is not None or current.task_error:  # set by housekeeping or a held task meanwhile
+            storage.runs.update({"run_id": run.pk}, wake_at=None, task_error="")
+        return result
+
+
+class _Moved(Exception):
+    """The run or the attempt was not as an ahead-of-time task assumed."""
+
+
+def _as_assumed(run: WorkflowRun | None, history_length: int, held: int) -> WorkflowRun:
+    if run is None or run.status != Status.RUNNING or run.history_length != history_length:
+        raise _Moved
+    if run.has_inbox or not held:
+        raise _Moved
+    return run
+
+
+def _writes_only_own_rows(run: WorkflowRun, execution: WorkflowExecution, new_events: list[Event]) -> bool:
+    """Whether the task's writes are only rows of this run's own, which need nothing read first."""
+    if any(event.type in _COMMANDS_THAT_READ for event in new_events):
+        return False
+    closed = execution.closed_by
+    if closed is None:
+        return True
+    return (
+        closed.type != EventType.WORKFLOW_CONTINUED_AS_NEW and run.parent_id is None and not execution.has_pending_work
+    )
+
+
+def _persist(
+    run: WorkflowRun,
+    execution: WorkflowExecution,
+    new_events: list[Event],
+    now: datetime,
+    *,
+    eager: bool,
+    items: Sequence[InboxItem] = (),
+    starting: bool = False,
+    batch: Batch | None = None,
+) -> TaskResult:
+    """Write what the task decided: events, consumed facts, commands' rows, the run; after ``batch``'s statements."""
+    writes = batch or Batch()  # this task's own rows, sent together at the end
     storage.append_events(run, new_events, batch=writes)
     if items:
         storage.inbox.delete({"id": tuple(item.pk for item in items)}, batch=writes)

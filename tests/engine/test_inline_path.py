@@ -1,4 +1,6 @@
 """The path a worker takes: one message carries a workflow through its activities, settling each inline."""
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -9,7 +11,7 @@ from durableflows.engine.workflow_tasks import cache
 from durableflows.models import ActivityTask, InboxItem
 from durableflows.tasks import activity_task, workflow_task
 
-from .workflows import three_steps
+from .workflows import echo_sleep_echo, echo_then_signal, three_steps
 
 
 @pytest.fixture
@@ -34,13 +36,14 @@ def test_one_message_runs_a_three_activity_workflow_in_few_statements(worker_pro
     writes = [sql for sql in statements if not sql.upper().startswith(control)]
     # four workflow tasks (the start, then one per activity), each one transaction of a few statements:
     # no claims, no inbox round trips, and no replay (the execution stays cached between them)
-    assert sum("durableflows_historyevent" in sql and sql.startswith("SELECT") for sql in statements) == 1
+    assert sum(sql.count('FROM "durableflows_historyevent"') for sql in statements) == 1
     assert len(writes) <= 16, "\n".join(writes)
     if connection.vendor == "sqlite":
         assert len(transactions) == 4
     if connection.vendor == "postgresql":
-        # each task: BEGIN, its reads in one round trip, its writes in another, COMMIT
-        assert len(statements) == 4 * 4, "\n".join(statements)
+        # the first task: BEGIN, its reads in one round trip, its writes in another, COMMIT; each of the
+        # three that apply an activity's result: BEGIN, its reads and writes in one round trip, COMMIT
+        assert len(statements) == 4 + 3 * 3, "\n".join(statements)
     assert not InboxItem.objects.exists()
     assert list(ActivityTask.objects.values_list("state", flat=True)) == ["completed"] * 3
 
@@ -74,3 +77,78 @@ def test_a_failed_attempt_is_retried_by_message_and_the_workflow_continues(worke
 def test_a_doorbell_for_something_that_is_not_a_run_id_is_dropped(worker_process):
     assert workflow_task("not-a-run-id") == "missing"
     assert workflow_task("6f1c5d3e-0000-4000-8000-000000000000") == "missing"
+
+
+# An activity that succeeded here is applied to the cached execution before the run is locked; what
+# it assumed is checked afterwards. These change the run while the activity runs, as another
+# process could, and see the task fall back to locking first, with every fact recorded once.
+
+
+def _while_echo_runs(action):
+    from durableflows.engine import activities
+
+    def echo(value):
+        action()
+        return value
+
+    activities.overrides["engine.echo"] = echo
+    return activities.overrides
+
+
+def test_a_signal_that_arrives_while_the_activity_runs_is_applied_with_its_result(worker_process):
+    handle = df.start(echo_then_signal, 1)
+    overrides = _while_echo_runs(lambda: handle.signal("go", "now"))
+    try:
+        workflow_task(handle.run_id)
+    finally:
+        del overrides["engine.echo"]
+    assert handle.result(timeout=0) == [1, "now"]
+    types = [e.type.value for e in handle.history()]
+    assert (types.count("ActivityCompleted"), types.count("SignalReceived")) == (1, 1)
+    assert not InboxItem.objects.exists()
+
+
+def test_a_run_terminated_while_the_activity_runs_stays_terminated(worker_process):
+    handle = df.start(three_steps, 1)
+    overrides = _while_echo_runs(lambda: handle.terminate("stop"))
+    try:
+        workflow_task(handle.run_id)
+    finally:
+        del overrides["engine.echo"]
+    types = [e.type.value for e in handle.history()]
+    assert types[-1] == "WorkflowTerminated" and "ActivityCompleted" not in types
+    assert handle.status == "terminated"
+    assert list(ActivityTask.objects.values_list("state", flat=True)) == ["cancelled"]
+
+
+def test_a_result_that_comes_after_its_attempt_timed_out_is_dropped(worker_process):
+    from durableflows.engine import housekeeping
+
+    timed_out = []
+
+    def time_out_the_attempt():  # as housekeeping in another worker would, past the attempt's deadline
+        deadline = ActivityTask.objects.get().deadline
+        timed_out.append(housekeeping.time_out_activities(deadline + timedelta(seconds=1)))
+
+    handle = df.start(three_steps, 1)
+    overrides = _while_echo_runs(time_out_the_attempt)
+    try:
+        workflow_task(handle.run_id)
+    finally:
+        del overrides["engine.echo"]
+    assert timed_out == [1]
+    task = ActivityTask.objects.get()
+    assert (task.state, task.attempt) == ("scheduled", 2)  # the timeout's retry, not the late result
+    assert "ActivityCompleted" not in [e.type.value for e in handle.history()]
+    ActivityTask.objects.filter(pk=task.pk).update(due_at=task.scheduled_at)
+    activity_task(task.pk, 2)
+    assert handle.result(timeout=0) == [1, 2, 3]
+
+
+def test_a_step_that_starts_a_timer_locks_first_and_keeps_its_execution(worker_process):
+    handle = df.start(echo_sleep_echo, 1)
+    with CaptureQueriesContext(connection) as queries:
+        assert workflow_task(handle.run_id) == "advanced"
+    assert sum(q["sql"].count('FROM "durableflows_historyevent"') for q in queries) == 1  # no replay
+    assert [e.type.value for e in handle.history()][-1] == "TimerStarted"
+    assert cache.take(handle._run_id, len(handle.history())) is not None

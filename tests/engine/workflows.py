@@ -152,3 +152,16 @@ async def slow_caller():
 @df.workflow(name="engine.heartbeating")
 async def heartbeating(n: int):
     return await df.execute_activity(progress, n)
+
+
+@df.workflow(name="engine.echo_then_signal")
+async def echo_then_signal(x: int) -> list:
+    a = await df.execute_activity(echo, x)
+    return [a, await df.wait_signal("go")]
+
+
+@df.workflow(name="engine.echo_sleep_echo")
+async def echo_sleep_echo(x: int) -> list:
+    a = await df.execute_activity(echo, x)
+    await df.sleep(timedelta(hours=1))
+    return [a, await df.execute_activity(echo, a + 1)]
