@@ -1,4 +1,4 @@
-"""The Django app: registers ``workflows.py`` modules, system checks and worker housekeeping."""
+"""The Django app: registers ``workflows.py`` modules, the Celery tasks, system checks and worker housekeeping."""
 
 from django.apps import AppConfig
 from django.utils.module_loading import autodiscover_modules
@@ -10,7 +10,8 @@ class DurableFlowsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401 - registers the system checks
+        # the tasks register with every Celery app, whatever its name and whether or not it autodiscovers
+        from . import checks, tasks, transactions  # noqa: F401
         from .engine import worker
 
         autodiscover_modules("workflows")

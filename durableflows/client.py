@@ -18,6 +18,7 @@ from asgiref.sync import sync_to_async
 from django.db import IntegrityError, models, transaction
 
 from . import registry, serialization, storage
+from .arguments import check_arguments
 from .conf import df_settings
 from .engine import closing
 from .errors import WorkflowAlreadyExists, WorkflowFailed, WorkflowNotFound
@@ -25,6 +26,7 @@ from .models import ActivityTask, Timer, WorkflowRun
 from .options import Duration, to_seconds
 from .runtime import Event, EventType, WorkflowExecution
 from .status import Status
+from .transactions import write_transaction
 
 ID_CONFLICT_POLICIES = ("fail", "use_existing", "terminate_existing")
 
@@ -40,9 +42,9 @@ def start(
 ) -> WorkflowHandle:
     """Start a workflow run and return its handle; raises before storing anything on bad input."""
     definition = registry.get_workflow(workflow)
-    encoded = serialization.check(
-        list(args), what=f"arguments of workflow {definition.name!r}", limit=df_settings.MAX_PAYLOAD_BYTES
-    )
+    what = f"arguments of workflow {definition.name!r}"
+    encoded = serialization.check(list(args), what=what, limit=df_settings.MAX_PAYLOAD_BYTES)
+    check_arguments(definition.fn, args, what=what)
     if id_conflict not in ID_CONFLICT_POLICIES:
         raise ValueError(f"id_conflict must be one of {', '.join(ID_CONFLICT_POLICIES)}, not {id_conflict!r}")
     if id is not None and (not isinstance(id, str) or not id or len(id) > 255 or "\x00" in id):
@@ -51,7 +53,7 @@ def start(
         raise TypeError("queue must be a string")
     delay = to_seconds(start_delay, name="start_delay") or 0
     workflow_id = id or str(uuid.uuid4())
-    with transaction.atomic():
+    with write_transaction():
         existing = storage.open_run(workflow_id, lock=True) if id is not None else None
         if existing is not None:
             if id_conflict == "fail":
@@ -105,7 +107,10 @@ class WorkflowHandle:
 
     @property
     def run_id(self) -> str:
-        return str(self._run().run_id)
+        """The run this handle acts on: known from the start or lookup, so reading it never queries."""
+        if self._run_id is None:
+            self._run()
+        return str(self._run_id)
 
     @property
     def status(self) -> Status:
@@ -223,11 +228,13 @@ class WorkflowHandle:
         if not isinstance(name, str) or not name or "\x00" in name:
             raise ValueError("signal names are non-empty strings without NUL characters")
         encoded = serialization.check(payload, what=f"payload of signal {name!r}", limit=df_settings.MAX_PAYLOAD_BYTES)
-        storage.add_fact(self._open_run(), EventType.SIGNAL_RECEIVED, {"name": name, "payload": encoded})
+        with write_transaction():
+            storage.add_fact(self._open_run(), EventType.SIGNAL_RECEIVED, {"name": name, "payload": encoded})
 
     def cancel(self, reason: str | None = None) -> None:
         """Ask the run to cancel: ``asyncio.CancelledError`` is raised in it at its current await."""
-        storage.add_fact(self._open_run(), EventType.CANCEL_REQUESTED, {"reason": reason or ""})
+        with write_transaction():
+            storage.add_fact(self._open_run(), EventType.CANCEL_REQUESTED, {"reason": reason or ""})
 
     def terminate(self, reason: str | None = None) -> None:
         """End the run at once, running no more of its code."""

@@ -11,6 +11,10 @@ class SerializationError(DurableFlowsError, TypeError):
     """A value cannot cross the boundary as JSON (or is larger than allowed)."""
 
 
+class InvalidArguments(DurableFlowsError, TypeError):
+    """A start's arguments do not fit the workflow's signature (their number, or a plain value's type)."""
+
+
 class WorkflowNotFound(DurableFlowsError, LookupError):
     """No workflow (or run) with that id exists."""
 

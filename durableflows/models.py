@@ -62,7 +62,9 @@ class WorkflowRun(models.Model):
             ),
         ]
         indexes = [
+            models.Index(fields=["-created_at", "run_id"], name="df_run_created"),  # the lists' keyset order
             models.Index(fields=["workflow_id", "-created_at"], name="df_run_workflow_id"),
+            models.Index(fields=["workflow_name", "-created_at"], name="df_run_workflow_name"),
             models.Index(fields=["status", "-created_at"], name="df_run_status"),
             models.Index(fields=["wake_at"], name="df_run_wake_at", condition=Q(wake_at__isnull=False)),
             models.Index(fields=["closed_at"], name="df_run_closed_at", condition=Q(closed_at__isnull=False)),

@@ -12,15 +12,16 @@ from datetime import datetime
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.db import transaction
 
 from . import registry, serialization, storage
+from .arguments import check_arguments
 from .client import WorkflowHandle
 from .conf import df_settings
 from .cron import validate_cron, validate_schedule_id, validate_timezone
 from .engine import scheduler
 from .errors import ScheduleNotFound, WorkflowAlreadyExists
 from .models import Schedule, WorkflowRun
+from .transactions import write_transaction
 
 OVERLAP_POLICIES = tuple(Schedule.Overlap.values)
 
@@ -48,9 +49,9 @@ def schedule(
     time is computed from (default: the current time).
     """
     definition = registry.get_workflow(workflow)
-    encoded = serialization.check(
-        list(args), what=f"arguments of scheduled workflow {definition.name!r}", limit=df_settings.MAX_PAYLOAD_BYTES
-    )
+    what = f"arguments of scheduled workflow {definition.name!r}"
+    encoded = serialization.check(list(args), what=what, limit=df_settings.MAX_PAYLOAD_BYTES)
+    check_arguments(definition.fn, args, what=what)
     validate_schedule_id(id)
     cron = validate_cron(cron)
     validate_timezone(timezone)
@@ -59,7 +60,7 @@ def schedule(
     if queue is not None and not isinstance(queue, str):
         raise TypeError("queue must be a string")
     now = now or storage.now()
-    with transaction.atomic():
+    with write_transaction():
         row, created = Schedule.objects.select_for_update().get_or_create(
             schedule_id=id, defaults={"cron": cron, "timezone": timezone, "created_at": now}
         )
@@ -100,14 +101,14 @@ class ScheduleHandle:
 
     def pause(self) -> None:
         """Stop starting runs (a buffered start is dropped); runs already started carry on."""
-        with transaction.atomic():
+        with write_transaction():
             row = self._row(lock=True)
             row.paused = True
             row.save()  # which also clears next_fire_at and any buffered start
 
     def resume(self, now: datetime | None = None) -> None:
         """Start runs again from the first occurrence after ``now``; occurrences missed while paused are skipped."""
-        with transaction.atomic():
+        with write_transaction():
             row = self._row(lock=True)
             if row.paused:
                 row.paused = False
@@ -118,7 +119,7 @@ class ScheduleHandle:
         """Start one run at once, whatever the overlap policy, pause or cron say; returns its handle."""
         now = now or storage.now()
         workflow_id = scheduler.manual_workflow_id(self.schedule_id, now)
-        with transaction.atomic():
+        with write_transaction():
             row = self._row(lock=True)
             if WorkflowRun.objects.filter(workflow_id=workflow_id).exists():
                 raise WorkflowAlreadyExists(workflow_id)

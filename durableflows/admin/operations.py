@@ -21,6 +21,7 @@ from django.urls import URLPattern, path, reverse
 from .. import client
 from ..errors import (
     DurableFlowsError,
+    InvalidArguments,
     QueryNotFound,
     SerializationError,
     UnknownWorkflowError,
@@ -167,7 +168,7 @@ class OperationsMixin:
                 handle = client.start(
                     data["workflow"], *data["args"], id=data["id"] or None, id_conflict=data["id_conflict"]
                 )
-            except SerializationError as exc:
+            except (SerializationError, InvalidArguments) as exc:
                 form.add_error("args", str(exc))
             except UnknownWorkflowError as exc:
                 form.add_error("workflow", str(exc))

@@ -1,8 +1,10 @@
 """The OpenAPI document and its browsable docs page, served without any CDN.
 
-With ``drf_spectacular_sidecar`` installed (and in ``INSTALLED_APPS``) the docs
-page is Swagger UI from local static files; without it, a plain server-rendered
-page lists the operations of the same document.
+Both cover the durableflows endpoints only, with the API's own settings, whatever the
+project's ``REST_FRAMEWORK`` and ``SPECTACULAR_SETTINGS`` say. With
+``drf_spectacular_sidecar`` installed the docs page is Swagger UI from local static
+files (both ``drf_spectacular`` and ``drf_spectacular_sidecar`` in ``INSTALLED_APPS``); without
+them, a plain server-rendered page lists the operations.
 """
 
 from __future__ import annotations
@@ -10,25 +12,71 @@ from __future__ import annotations
 from typing import Any
 
 from django.apps import apps
+from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import render
 from django.templatetags.static import static
+from django.urls import NoReverseMatch, reverse
 from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.settings import patched_settings
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-#: Who may read the schema and the docs: any signed-in user (operations still check their own permissions).
-DOCS_PERMISSIONS = [IsAuthenticated]
+from .policies import authenticate_header, authentication_classes, schema_settings
+
 SCHEMA_URL_NAME = "durableflows-api:schema"
 
 
-class SidecarSwaggerView(SpectacularSwaggerView):
+class DurableFlowsSchemaGenerator(SchemaGenerator):
+    """The project's URLs, but only the endpoints whose views belong to durableflows."""
+
+    def _get_paths_and_endpoints(self) -> list[tuple[Any, ...]]:
+        return [e for e in super()._get_paths_and_endpoints() if _is_ours(e[3])]
+
+
+def _is_ours(view: Any) -> bool:
+    return type(view).__module__.startswith("durableflows.") and not isinstance(view, DocsViewMixin)
+
+
+class DocsViewMixin:
+    """Signed-in users only (operations still check their own permissions); a browser is sent to sign in."""
+
+    authentication_classes = authentication_classes()
+    permission_classes = [IsAuthenticated]
+    schema = AutoSchema()
+    custom_settings = schema_settings()
+
+    def get_authenticate_header(self, request: Request) -> str | None:
+        return authenticate_header(self.get_authenticators(), request)
+
+    def handle_exception(self, exc: Exception) -> Any:
+        wants_html = "text/html" in self.request.headers.get("Accept", "")
+        if isinstance(exc, NotAuthenticated) and wants_html and (login_url := _login_url()):
+            return redirect_to_login(self.request.get_full_path(), login_url)
+        return super().handle_exception(exc)
+
+
+def _login_url() -> str | None:
+    """The admin's sign-in page, where operators sign in (a fresh project has no other)."""
+    try:
+        return reverse("admin:login")
+    except NoReverseMatch:
+        return None
+
+
+class SchemaView(DocsViewMixin, SpectacularAPIView):
+    generator_class = DurableFlowsSchemaGenerator
+
+
+class SidecarSwaggerView(DocsViewMixin, SpectacularSwaggerView):
     """Swagger UI with its assets from drf-spectacular-sidecar's static files, whatever SWAGGER_UI_DIST says."""
 
-    permission_classes = DOCS_PERMISSIONS
     url_name = SCHEMA_URL_NAME
+    title = schema_settings()["TITLE"]
 
     @staticmethod
     def _swagger_ui_resource(filename: str) -> str:
@@ -39,14 +87,13 @@ class SidecarSwaggerView(SpectacularSwaggerView):
         return static("drf_spectacular_sidecar/swagger-ui-dist/favicon-32x32.png")
 
 
-class PlainDocsView(APIView):
+class PlainDocsView(DocsViewMixin, APIView):
     """The operations of the OpenAPI document as a plain HTML page (no scripts, no external assets)."""
-
-    permission_classes = DOCS_PERMISSIONS
 
     @extend_schema(exclude=True)
     def get(self, request: Request) -> Any:
-        schema = SchemaGenerator(urlconf=None).get_schema(request=request, public=True)
+        with patched_settings(self.custom_settings):
+            schema = DurableFlowsSchemaGenerator().get_schema(request=request, public=True)
         operations = [
             {"method": method.upper(), "path": path, "summary": op.get("summary", ""), "id": op.get("operationId", "")}
             for path, item in schema.get("paths", {}).items()
@@ -55,14 +102,15 @@ class PlainDocsView(APIView):
         ]
         return render(
             request._request,
-            "durableflows/api_docs.html",
-            {"info": schema.get("info", {}), "operations": operations, "schema_url": "../schema/"},
+            "durableflows/api/docs.html",
+            {"info": schema.get("info", {}), "operations": operations, "schema_url": reverse(SCHEMA_URL_NAME)},
         )
 
 
 def _sidecar_available() -> bool:
-    return apps.is_installed("drf_spectacular_sidecar")
+    """Swagger UI needs drf-spectacular's template and the sidecar's static files."""
+    return apps.is_installed("drf_spectacular") and apps.is_installed("drf_spectacular_sidecar")
 
 
-schema_view = SpectacularAPIView.as_view(permission_classes=DOCS_PERMISSIONS)
+schema_view = SchemaView.as_view()
 docs_view = SidecarSwaggerView.as_view() if _sidecar_available() else PlainDocsView.as_view()

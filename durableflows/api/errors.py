@@ -9,6 +9,7 @@ from rest_framework import status
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 
 from ..errors import (
+    InvalidArguments,
     NonDeterminismError,
     QueryNotFound,
     SerializationError,
@@ -51,7 +52,7 @@ def client_errors(
         raise Conflict(f"the workflow's code is not registered in this process: {exc}") from None
     except WorkflowAlreadyExists as exc:
         raise Conflict({"detail": str(exc), "workflow_id": exc.workflow_id, "run_id": exc.run_id}) from None
-    except SerializationError as exc:
+    except (SerializationError, InvalidArguments) as exc:
         raise ValidationError({values_field: [str(exc)]}) from None
     except QueryNotFound as exc:
         raise ValidationError({name_field: [str(exc)]}) from None

@@ -170,6 +170,12 @@ class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=REASON_MAX_LENGTH, required=False, allow_blank=True, default="")
 
 
+class TerminateSerializer(serializers.Serializer):
+    """Terminating runs no more of the workflow's code (no cleanup): the reason is required, as in the admin."""
+
+    reason = serializers.CharField(max_length=REASON_MAX_LENGTH)
+
+
 class AcceptedSerializer(serializers.Serializer):
     """The answer of signal, cancel and terminate: the request is recorded and will take effect."""
 

@@ -8,11 +8,11 @@ Lists read WorkflowRun rows; everything about one workflow goes through
 from __future__ import annotations
 
 import inspect
-import uuid
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -22,11 +22,18 @@ from rest_framework.response import Response
 
 from .. import client, registry
 from ..errors import DurableFlowsError
-from ..models import WorkflowRun
-from ..status import Status
+from ..models import HistoryEvent, WorkflowRun
 from .errors import PayloadTooLarge, client_errors, no_open_run_is_conflict
+from .filters import FilterBackend, WorkflowRunFilter
 from .parsers import LimitedJSONParser
 from .permissions import WorkflowPermission
+from .policies import (
+    EventCursorPagination,
+    RunCursorPagination,
+    authenticate_header,
+    authentication_classes,
+    renderer_classes,
+)
 from .serializers import (
     AcceptedSerializer,
     EventSerializer,
@@ -35,6 +42,7 @@ from .serializers import (
     ReasonSerializer,
     SignalSerializer,
     StartWorkflowSerializer,
+    TerminateSerializer,
     WorkflowDetailSerializer,
     WorkflowRunSerializer,
     WorkflowTypesSerializer,
@@ -58,10 +66,16 @@ ACTION_ERRORS = {**ERRORS, 409: OpenApiResponse(description="the workflow has no
 
 
 class WorkflowAPIMixin:
-    """What every durableflows viewset shares: JSON in, the action-keyed permission."""
+    """What every durableflows view carries itself: authentication, permissions, JSON in, rendering, schema."""
 
-    parser_classes = [LimitedJSONParser]
+    authentication_classes = authentication_classes()
     permission_classes = [WorkflowPermission]
+    parser_classes = [LimitedJSONParser]
+    renderer_classes = renderer_classes()
+    schema = AutoSchema()
+
+    def get_authenticate_header(self, request: Request) -> str | None:
+        return authenticate_header(self.get_authenticators(), request)
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, RequestDataTooBig):  # Django's own check, when it reads the body first
@@ -70,17 +84,7 @@ class WorkflowAPIMixin:
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="List workflow runs",
-        parameters=[
-            OpenApiParameter(
-                "status", OpenApiTypes.STR, enum=[s.value for s in Status], description="runs in this status"
-            ),
-            OpenApiParameter("workflow", OpenApiTypes.STR, description="runs of this workflow name"),
-            OpenApiParameter("workflow_id", OpenApiTypes.STR, description="runs of this workflow id"),
-            OpenApiParameter("search", OpenApiTypes.STR, description="workflow id contains this, or run id is this"),
-        ],
-    ),
+    list=extend_schema(summary="List workflow runs"),
     create=extend_schema(
         summary="Start a workflow",
         request=StartWorkflowSerializer,
@@ -101,30 +105,13 @@ class WorkflowViewSet(WorkflowAPIMixin, mixins.ListModelMixin, viewsets.GenericV
 
     serializer_class = WorkflowRunSerializer
     lookup_field = "workflow_id"
+    pagination_class = RunCursorPagination
+    filter_backends = [FilterBackend]
+    filterset_class = WorkflowRunFilter
 
     # -- reading --------------------------------------------------------------------------
     def get_queryset(self) -> QuerySet[WorkflowRun]:
-        queryset = WorkflowRun.objects.select_related("parent").order_by("-created_at", "run_id")
-        params = self.request.query_params
-        for name, values in params.lists():
-            if any("\x00" in value for value in values):
-                raise ValidationError({name: ["must not contain NUL characters."]})
-        if value := params.get("status"):
-            if value not in {s.value for s in Status}:
-                raise ValidationError({"status": [f"{value!r} is not one of {', '.join(s.value for s in Status)}."]})
-            queryset = queryset.filter(status=value)
-        if value := params.get("workflow"):
-            queryset = queryset.filter(workflow_name=value)
-        if value := params.get("workflow_id"):
-            queryset = queryset.filter(workflow_id=value)
-        if value := params.get("search", "").strip():
-            condition = Q(workflow_id__icontains=value)
-            try:
-                condition |= Q(run_id=uuid.UUID(value))
-            except ValueError:
-                pass
-            queryset = queryset.filter(condition)
-        return queryset
+        return WorkflowRun.objects.select_related("parent")
 
     def get_handle(self) -> client.WorkflowHandle:
         """The handle of the URL's workflow id (and ``?run_id=``); 404 when there is none."""
@@ -145,15 +132,14 @@ class WorkflowViewSet(WorkflowAPIMixin, mixins.ListModelMixin, viewsets.GenericV
         summary="The history of a workflow run",
         parameters=[WORKFLOW_ID, RUN_ID],
         responses={200: EventSerializer(many=True), **ERRORS},
+        filters=False,
     )
     def history(self, request: Request, workflow_id: str) -> Response:
         handle = self.get_handle()
-        with client_errors():
-            events = [event.to_json() for event in handle.history()]
-        page = self.paginate_queryset(events)
-        if page is not None:
-            return self.get_paginated_response(EventSerializer(page, many=True).data)
-        return Response(EventSerializer(events, many=True).data)
+        events = HistoryEvent.objects.filter(run_id=handle.run_id).only("sequence", "type", "timestamp", "data")
+        paginator = EventCursorPagination()
+        page = paginator.paginate_queryset(events, request, view=self)
+        return paginator.get_paginated_response(EventSerializer(page, many=True).data)
 
     # -- acting ---------------------------------------------------------------------------
     def create(self, request: Request) -> Response:
@@ -184,8 +170,8 @@ class WorkflowViewSet(WorkflowAPIMixin, mixins.ListModelMixin, viewsets.GenericV
         responses={202: AcceptedSerializer, **ACTION_ERRORS},
     )
     def signal(self, request: Request, workflow_id: str) -> Response:
+        handle = self.get_handle()  # an unknown id is a 404 whatever the body
         data = self.validated(SignalSerializer)
-        handle = self.get_handle()
         with client_errors(values_field="payload"), no_open_run_is_conflict():
             handle.signal(data["name"], data["payload"])
         return self.accepted(handle)
@@ -197,8 +183,8 @@ class WorkflowViewSet(WorkflowAPIMixin, mixins.ListModelMixin, viewsets.GenericV
         responses={200: QueryResultSerializer, **ERRORS, 409: OpenApiResponse(description="the run cannot replay")},
     )
     def query(self, request: Request, workflow_id: str) -> Response:
-        data = self.validated(QuerySerializer)
         handle = self.get_handle()
+        data = self.validated(QuerySerializer)
         with client_errors():
             try:
                 result = handle.query(data["name"], *data["args"])
@@ -213,19 +199,19 @@ class WorkflowViewSet(WorkflowAPIMixin, mixins.ListModelMixin, viewsets.GenericV
         responses={202: AcceptedSerializer, **ACTION_ERRORS},
     )  # fmt: skip
     def cancel(self, request: Request, workflow_id: str) -> Response:
-        data = self.validated(ReasonSerializer)
         handle = self.get_handle()
+        data = self.validated(ReasonSerializer)
         with no_open_run_is_conflict():
             handle.cancel(reason=data["reason"])
         return self.accepted(handle)
 
     @extend_schema(
-        summary="Terminate", parameters=[WORKFLOW_ID], request=ReasonSerializer,
+        summary="Terminate", parameters=[WORKFLOW_ID], request=TerminateSerializer,
         responses={202: AcceptedSerializer, **ACTION_ERRORS},
     )  # fmt: skip
     def terminate(self, request: Request, workflow_id: str) -> Response:
-        data = self.validated(ReasonSerializer)
         handle = self.get_handle()
+        data = self.validated(TerminateSerializer)
         with no_open_run_is_conflict():
             handle.terminate(reason=data["reason"])
         return self.accepted(handle)

@@ -14,8 +14,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
-
 from .. import registry, serialization, storage
 from ..activity_context import ActivityInfo, current_activity
 from ..conf import df_settings
@@ -24,6 +22,7 @@ from ..models import ActivityTask
 from ..options import ActivityOptions
 from ..runtime import EventType
 from ..sql import Batch, Pending
+from ..transactions import write_transaction
 from . import doorbell
 
 log = logging.getLogger("durableflows.activities")
@@ -114,7 +113,7 @@ def run_attempt(task: ActivityTask) -> Outcome:
 
 def record(task: ActivityTask, outcome: Outcome, *, timed_out: bool = False, ring_workflow: bool = True) -> Any:
     """Settle an attempt in its own transaction, queueing the fact for the workflow; returns the run id if settled."""
-    with transaction.atomic():
+    with write_transaction():
         fact = settle(task, outcome, timed_out=timed_out)
         if fact is None:
             return None

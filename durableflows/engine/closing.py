@@ -6,13 +6,12 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
-
 from .. import signals, storage
 from ..models import ActivityTask, Timer, WorkflowRun
 from ..runtime import Event, EventType
 from ..sql import Batch
 from ..status import Status
+from ..transactions import write_transaction
 
 log = logging.getLogger("durableflows.engine")
 
@@ -81,7 +80,7 @@ def close_run(
 def terminate_run(run: WorkflowRun, reason: str, now: datetime | None = None) -> bool:
     """Close an open run at once without running its code; False if it was already closed."""
     now = now or storage.now()
-    with transaction.atomic():
+    with write_transaction():
         run = WorkflowRun.objects.select_for_update().get(pk=run.pk)
         if not run.is_open:
             return False

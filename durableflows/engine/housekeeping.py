@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 
 from .. import storage
@@ -19,6 +18,7 @@ from ..conf import df_settings
 from ..models import ActivityTask, InboxItem, Timer, WorkflowRun
 from ..runtime import EventType
 from ..status import Status
+from ..transactions import write_transaction
 from . import activities, doorbell, retention, scheduler
 
 log = logging.getLogger("durableflows.housekeeping")
@@ -40,7 +40,7 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
 
 
 def fire_due_timers(now: datetime) -> int:
-    with transaction.atomic():
+    with write_transaction():
         due = storage.claim_batch(Timer.objects.filter(fire_at__lte=now).order_by("fire_at"))
         for timer in due:
             storage.add_fact(timer.run_id, EventType.TIMER_FIRED, {"timer_id": timer.timer_id})
@@ -53,7 +53,7 @@ def time_out_activities(now: datetime) -> int:
     count = 0
     started_late = Q(state=State.STARTED, deadline__lt=now)
     expired = Q(state__in=(State.SCHEDULED, State.STARTED), expires_at__lt=now)
-    with transaction.atomic():
+    with write_transaction():
         for task in storage.claim_batch(ActivityTask.objects.select_related("run").filter(started_late | expired)):
             if task.expires_at is not None and task.expires_at < now:
                 failure = activities.Failure("TimeoutError", "schedule_to_close_timeout exceeded", retryable=False)
@@ -79,7 +79,7 @@ def _deadline_is_heartbeat(task: ActivityTask) -> bool:
 def dispatch_due_activities(now: datetime) -> int:
     """Send doorbells for attempts that are due and have none in flight (retries, lost messages)."""
     stale = now - timedelta(seconds=df_settings.REDELIVERY_TIMEOUT)
-    with transaction.atomic():
+    with write_transaction():
         due = storage.claim_batch(
             ActivityTask.objects.filter(state=State.SCHEDULED, due_at__lte=now, cancel_requested=False).filter(
                 Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=stale)
@@ -95,7 +95,7 @@ def ring_runs_needing_a_task(now: datetime) -> int:
     """Ring runs whose wake-up time passed, and runs whose facts have waited too long."""
     stale = now - timedelta(seconds=df_settings.REDELIVERY_TIMEOUT)
     waiting = Exists(InboxItem.objects.filter(run=OuterRef("pk"), created_at__lt=stale))
-    with transaction.atomic():
+    with write_transaction():
         runs = storage.claim_batch(
             WorkflowRun.objects.filter(status__in=OPEN)
             .filter(Q(wake_at__lte=now) | (Q(wake_at__isnull=True) & waiting))

@@ -11,7 +11,6 @@ import dataclasses
 import logging
 from datetime import datetime, timedelta
 
-from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 
 from .. import storage
@@ -19,6 +18,7 @@ from ..conf import df_settings
 from ..models import ActivityTask, HistoryEvent, InboxItem, Timer, WorkflowRun
 from ..options import Duration, to_seconds
 from ..status import OPEN_STATUSES
+from ..transactions import write_transaction
 
 log = logging.getLogger("durableflows.retention")
 
@@ -104,7 +104,7 @@ def purge_if_due(now: datetime) -> int:
 
 def _delete_batch(cutoff: datetime, size: int) -> tuple[int, int]:
     """Delete one batch of expired runs and everything that hangs off them; returns (runs, events)."""
-    with transaction.atomic():
+    with write_transaction():
         batch = expired_runs(cutoff).order_by("closed_at").select_for_update(skip_locked=True)
         ids = list(batch.values_list("pk", flat=True)[:size])
         if not ids:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from .. import registry, storage
 from ..cron import latest_occurrence, next_fire_time
 from ..models import Schedule, WorkflowRun
 from ..status import OPEN_STATUSES
+from ..transactions import write_transaction
 
 log = logging.getLogger("durableflows.schedules")
 Overlap = Schedule.Overlap
@@ -39,14 +39,14 @@ def start_due_schedules(now: datetime) -> int:
     started = 0
     open_runs = WorkflowRun.objects.filter(status__in=OPEN_STATUSES)
     previous_open = Exists(open_runs.filter(workflow_id=OuterRef("last_workflow_id")))
-    with transaction.atomic():
+    with write_transaction():
         buffered = Schedule.objects.filter(paused=False, overlap=Overlap.BUFFER_ONE, buffered_fire_at__isnull=False)
         buffered = buffered.exclude(previous_open)
         for row in storage.claim_batch(buffered.order_by("buffered_fire_at")):
             fire_time, row.buffered_fire_at = row.buffered_fire_at, None
             started += start_run(row, occurrence_workflow_id(row.schedule_id, fire_time), fire_time) is not None
             row.save()
-    with transaction.atomic():
+    with write_transaction():
         due = Schedule.objects.filter(paused=False, next_fire_at__lte=now).order_by("next_fire_at")
         for row in storage.claim_batch(due):
             started += fire(row, now)
@@ -87,7 +87,7 @@ def start_run(row: Schedule, workflow_id: str, fire_time: datetime) -> WorkflowR
     if WorkflowRun.objects.filter(workflow_id=workflow_id).exists():
         return None  # this occurrence already started
     try:
-        with transaction.atomic():
+        with write_transaction():
             return create_run(row, workflow_id, fire_time)
     except Exception as exc:  # noqa: BLE001 - recorded on the schedule, see above
         log.error("schedule %r could not start %r: %s", row.schedule_id, workflow_id, exc)

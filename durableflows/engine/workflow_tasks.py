@@ -25,6 +25,7 @@ from ..options import ActivityOptions
 from ..runtime import Event, EventType, WorkflowExecution
 from ..sql import Batch
 from ..status import Status
+from ..transactions import write_transaction
 from . import activities, closing, doorbell
 from .cache import ExecutionCache
 
@@ -82,7 +83,7 @@ def process_workflow_task(
                 working.clear()
             if result is not None:
                 return result
-        with transaction.atomic():
+        with write_transaction():
             return _process(run_id, eager=eager, settle=settle, working=working)
     except Exception as exc:
         for execution in working:  # its state is ahead of the rolled-back history
@@ -164,7 +165,7 @@ def _process_ahead(
     new_events: list[Event] = []
     for fact_type, data in _expand(*activities.completed_fact(task, outcome, held=1)):
         new_events += execution.apply(fact_type, data, now)
-    with transaction.atomic():
+    with write_transaction():
         batch = Batch()
         locked = storage.runs.get({"run_id": run.pk}, lock=_lock_clause(), exists=_HAS_INBOX, batch=batch)
         held = activities.complete(task, batch=batch)

@@ -246,7 +246,12 @@ def test_start_form_lists_workflows_and_starts_one(operator):
         ({"workflow": "ops.approval", "args": "{bad", "id_conflict": "fail"}, "Enter a valid JSON"),
         ({"workflow": "ops.approval", "args": '{"a": 1}', "id_conflict": "fail"}, "JSON array"),
         ({"workflow": "no.such", "args": "[]", "id_conflict": "fail"}, "Select a valid choice"),
-        ({"workflow": "ops.approval", "args": "[]", "id": "order-1", "id_conflict": "fail"}, "already has an open run"),
+        (
+            {"workflow": "ops.approval", "args": '["crate"]', "id": "order-1", "id_conflict": "fail"},
+            "already has an open run",
+        ),
+        ({"workflow": "ops.approval", "args": "[]", "id_conflict": "fail"}, "missing a required argument"),
+        ({"workflow": "ops.approval", "args": "[7]", "id_conflict": "fail"}, "&#x27;item&#x27; must be str, not int"),
     ],
 )
 def test_start_form_errors(operator, waiting, data, message):

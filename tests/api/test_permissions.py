@@ -35,7 +35,8 @@ def call(client: APIClient, method: str, path: str, body: dict | None):
 @pytest.mark.parametrize(("method", "path", "body", "permission"), ENDPOINTS, ids=IDS)
 def test_anonymous_is_refused(waiting, method, path, body, permission):
     response = call(APIClient(), method, path, body)
-    assert response.status_code in (401, 403)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Token'
     assert df.get_handle("order-1").status == df.Status.RUNNING
 
 
@@ -43,7 +44,32 @@ def test_anonymous_is_refused(waiting, method, path, body, permission):
 def test_bad_token_is_refused(waiting, method, path, body, permission):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
-    assert call(client, method, path, body).status_code in (401, 403)
+    assert call(client, method, path, body).status_code == 401
+
+
+def test_anonymous_browser_is_sent_to_sign_in_for_the_docs():
+    response = APIClient().get("/api/docs/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/login/?next=/api/docs/"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/workflows/order-1/signal/"),
+        ("put", "/api/workflows/order-1/terminate/"),
+        ("delete", "/api/workflows/order-1/"),
+        ("patch", "/api/workflows/order-1/"),
+        ("post", "/api/workflows/order-1/history/"),
+        ("delete", "/api/workflows/"),
+    ],
+)
+def test_a_method_a_route_does_not_offer_is_405(waiting, operator, method, path):
+    client = APIClient()
+    client.force_login(operator)
+    response = getattr(client, method)(path, {}, format="json")
+    assert response.status_code == 405
+    assert df.get_handle("order-1").status == df.Status.RUNNING
 
 
 @pytest.mark.parametrize(("method", "path", "body", "permission"), ENDPOINTS, ids=IDS)

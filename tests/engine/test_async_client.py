@@ -21,6 +21,7 @@ def no_broker(transactional_db):
 def test_async_twins_start_signal_query_and_wait(no_broker):
     async def start():
         handle = await df.astart(approval, id="async-1")
+        assert handle.run_id and handle.workflow_id == "async-1"  # known from the start: no query in async code
         return handle, await handle.astatus()
 
     handle, status = asyncio.run(start())
@@ -29,6 +30,7 @@ def test_async_twins_start_signal_query_and_wait(no_broker):
 
     async def operate():
         same = await df.aget_handle("async-1")
+        assert same.run_id == handle.run_id
         assert await same.aquery("stage") == "waiting for approval"
         assert await same.avars() == {"stage": "waiting"}
         await same.asignal("approve", "yes")

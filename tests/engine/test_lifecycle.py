@@ -52,6 +52,10 @@ def test_start_rolled_back_with_the_callers_transaction_leaves_nothing():
         ((three_steps, object()), df.SerializationError),
         ((three_steps, {1, 2}), TypeError),
         ((three_steps, "x" * (3 * 1024 * 1024)), df.SerializationError),
+        ((three_steps,), df.InvalidArguments),  # too few
+        ((three_steps, 1, 2), df.InvalidArguments),  # too many
+        ((three_steps, "1"), df.InvalidArguments),  # a str for an int
+        ((three_steps, True), df.InvalidArguments),  # a bool is no int here
     ],
 )
 def test_bad_input_raises_and_stores_nothing(args, error):

@@ -24,6 +24,7 @@ EXPECTED_ALL = [
     "DurableFlowsError",
     "Event",
     "EventType",
+    "InvalidArguments",
     "NonDeterminismError",
     "NonRetryableError",
     "QueryNotFound",

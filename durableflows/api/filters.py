@@ -1,0 +1,41 @@
+"""Filters of ``GET /workflows/``: status, workflow name, workflow id and a search box."""
+
+from __future__ import annotations
+
+import uuid
+
+import django_filters
+from django.db.models import Q, QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
+
+from ..models import WorkflowRun
+from ..status import Status
+
+
+class WorkflowRunFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=Status.choices(), help_text="runs in this status")
+    workflow = django_filters.CharFilter(field_name="workflow_name", help_text="runs of this workflow name")
+    workflow_id = django_filters.CharFilter(help_text="runs of this workflow id")
+    search = django_filters.CharFilter(method="filter_search", help_text="workflow id contains this, or run id is this")
+
+    class Meta:
+        model = WorkflowRun
+        fields = ["status", "workflow", "workflow_id", "search"]
+
+    def filter_search(self, queryset: QuerySet[WorkflowRun], name: str, value: str) -> QuerySet[WorkflowRun]:
+        value = value.strip()
+        if not value:
+            return queryset
+        condition = Q(workflow_id__icontains=value)
+        try:
+            condition |= Q(run_id=uuid.UUID(value))
+        except ValueError:
+            pass
+        return queryset.filter(condition)
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter's backend with its browsable-API form from this app, so ``django_filters`` need not be
+    in ``INSTALLED_APPS``."""
+
+    template = "durableflows/api/filter_form.html"

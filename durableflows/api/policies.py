@@ -1,0 +1,75 @@
+"""The API's own policies: authentication, rendering, pagination and schema.
+
+The views carry these themselves, so the API behaves the same whatever the
+project's ``REST_FRAMEWORK`` setting says (or when it has none).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from rest_framework.authentication import BaseAuthentication, BasicAuthentication, SessionAuthentication
+from rest_framework.pagination import CursorPagination
+from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
+from rest_framework.request import Request
+
+#: Rows per page, unless ``?page_size=`` asks for another number up to :data:`MAX_PAGE_SIZE`.
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+
+
+def authentication_classes() -> list[type[BaseAuthentication]]:
+    """Session (the admin's sign-in), tokens when ``rest_framework.authtoken`` is installed, and HTTP Basic."""
+    classes: list[type[BaseAuthentication]] = [SessionAuthentication]
+    if apps.is_installed("rest_framework.authtoken"):
+        from rest_framework.authentication import TokenAuthentication
+
+        classes.append(TokenAuthentication)
+    classes.append(BasicAuthentication)
+    return classes
+
+
+def renderer_classes() -> list[type[BaseRenderer]]:
+    """JSON, and the browsable API when ``rest_framework`` is installed (its templates come with the app)."""
+    if apps.is_installed("rest_framework"):
+        return [JSONRenderer, BrowsableAPIRenderer]
+    return [JSONRenderer]
+
+
+def authenticate_header(authenticators: list[BaseAuthentication], request: Request) -> str | None:
+    """The first ``WWW-Authenticate`` challenge any authenticator offers, so a missing login is a 401.
+
+    DRF asks only the first authenticator, and the session's has no challenge (a 403 then).
+    """
+    for authenticator in authenticators:
+        if header := authenticator.authenticate_header(request):
+            return header
+    return None
+
+
+class RunCursorPagination(CursorPagination):
+    """Keyset pages of runs, newest first: every page costs the same, however deep."""
+
+    page_size = PAGE_SIZE
+    page_size_query_param = "page_size"
+    max_page_size = MAX_PAGE_SIZE
+    ordering = ("-created_at", "run_id")
+
+
+class EventCursorPagination(CursorPagination):
+    """Keyset pages of one run's history, in order."""
+
+    page_size = PAGE_SIZE
+    page_size_query_param = "page_size"
+    max_page_size = MAX_PAGE_SIZE
+    ordering = ("sequence",)
+
+
+def schema_settings() -> dict[str, Any]:
+    """drf-spectacular settings for the API's own document, whatever ``SPECTACULAR_SETTINGS`` says."""
+    return {
+        "TITLE": "durableflows API",
+        "DESCRIPTION": "Start, inspect, signal, query, cancel and terminate durable workflows.",
+        "VERSION": "1",
+    }
