@@ -8,7 +8,7 @@ and from the pure runtime.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .activity_context import ActivityInfo, activity_info, heartbeat
 from .errors import (
@@ -55,6 +55,10 @@ from .runtime.events import Event, EventType
 from .runtime.execution import WorkflowInfo
 from .runtime.saga import Saga
 from .status import Status
+
+if TYPE_CHECKING:  # visible to type checkers and documentation tools; loaded lazily at run time (needs Django)
+    from .client import WorkflowHandle, aget_handle, astart, get_handle, start
+    from .schedules import ScheduleHandle, aget_schedule, aschedule, get_schedule, schedule
 
 _CLIENT_NAMES = ("start", "astart", "get_handle", "aget_handle", "WorkflowHandle")
 _SCHEDULE_NAMES = ("schedule", "aschedule", "get_schedule", "aget_schedule", "ScheduleHandle")

@@ -87,10 +87,12 @@ def get_handle(workflow_id: str, run_id: str | uuid.UUID | None = None) -> Workf
 
 
 async def astart(workflow: str | Callable[..., Any], *args: Any, **options: Any) -> WorkflowHandle:
+    """``start`` for async code: the same arguments, awaited."""
     return await sync_to_async(start)(workflow, *args, **options)
 
 
 async def aget_handle(workflow_id: str, run_id: str | uuid.UUID | None = None) -> WorkflowHandle:
+    """``get_handle`` for async code."""
     return await sync_to_async(get_handle)(workflow_id, run_id)
 
 
@@ -114,6 +116,7 @@ class WorkflowHandle:
 
     @property
     def status(self) -> Status:
+        """The run's current status, read from the database on every access."""
         return Status(self._run().status)
 
     # -- reading ---------------------------------------------------------------------

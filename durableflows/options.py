@@ -113,7 +113,7 @@ class ActivityOptions:
         return cls(**values)
 
     def merged(self, **overrides: Any) -> ActivityOptions:
-        """These options with some replaced, validated like :meth:`build`."""
+        """These options with some replaced, validated like ``build()``."""
         built = ActivityOptions.build(**overrides)
         return dataclasses.replace(self, **{k: getattr(built, k) for k in overrides})
 

@@ -76,6 +76,7 @@ def schedule(
 
 
 async def aschedule(workflow: str | Callable[..., Any], *args: Any, **options: Any) -> ScheduleHandle:
+    """``schedule`` for async code: the same arguments, awaited."""
     return await sync_to_async(schedule)(workflow, *args, **options)
 
 
@@ -87,6 +88,7 @@ def get_schedule(schedule_id: str) -> ScheduleHandle:
 
 
 async def aget_schedule(schedule_id: str) -> ScheduleHandle:
+    """``get_schedule`` for async code."""
     return await sync_to_async(get_schedule)(schedule_id)
 
 

@@ -282,3 +282,4 @@ class _ReplaySafeLogger(logging.LoggerAdapter):
 
 
 logger = _ReplaySafeLogger(logging.getLogger("durableflows.workflow"), {})
+"""The ``durableflows.workflow`` logger for workflow code: silent while replaying, tagged with the run's ids."""

@@ -13,7 +13,7 @@ from .execution import ContinueAsNew, _RunClosed
 
 
 class Saga:
-    """Collect compensations with :meth:`add`; on an exception they run newest first, then it re-raises.
+    """Collect compensations with ``add()``; on an exception they run newest first, then it re-raises.
 
     A compensation is an activity (run with ``df.execute_activity``) or a plain
     or async function of the workflow. A failing compensation is logged and the

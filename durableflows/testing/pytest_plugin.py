@@ -15,6 +15,6 @@ from .environment import WorkflowEnvironment
 
 @pytest.fixture
 def durableflows_env(db: None) -> Iterator[WorkflowEnvironment]:
-    """A :class:`WorkflowEnvironment` for one test, inside the test's database transaction."""
+    """A ``WorkflowEnvironment`` for one test, inside the test's database transaction."""
     with WorkflowEnvironment() as env:
         yield env

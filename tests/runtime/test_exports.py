@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -106,6 +107,16 @@ def test_all_is_pinned():
 @pytest.mark.parametrize("name", sorted(set(EXPECTED_ALL) - CLIENT_NAMES))
 def test_every_pure_name_is_importable(name):
     assert getattr(df, name) is not None
+
+
+def test_every_public_name_is_in_the_api_reference():
+    """docs/reference.md documents objects one by one: a new public name must be placed in one of its sections."""
+    import durableflows.testing
+
+    reference = (ROOT / "docs" / "reference.md").read_text()
+    listed = set(re.findall(r"^::: durableflows(?:\.testing)?\.(\w+)$", reference, re.MULTILINE))
+    missing = sorted(set(df.__all__ + durableflows.testing.__all__) - listed)
+    assert not missing, f"add these to docs/reference.md: {missing}"
 
 
 def test_unknown_attributes_raise_attribute_error():
