@@ -19,14 +19,13 @@ from django.urls import NoReverseMatch, reverse
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.settings import patched_settings
-from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from .policies import authenticate_header, authentication_classes, schema_settings
+from .policies import authenticate_header, authentication_classes, extend_schema, schema_settings
 
 SCHEMA_URL_NAME = "durableflows-api:schema"
 

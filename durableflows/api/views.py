@@ -14,7 +14,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.db.models import QuerySet
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -32,6 +32,7 @@ from .policies import (
     RunCursorPagination,
     authenticate_header,
     authentication_classes,
+    extend_schema,
     renderer_classes,
 )
 from .serializers import (
