@@ -5,7 +5,8 @@
 # database (SQLite in var/ unless DATABASE_URL is set), creates the demo
 # superuser admin/admin, starts a Celery worker in the background (it runs the
 # workflows, the activities and the housekeeping) and the Django development
-# server in the foreground. Ctrl-C stops both. PORT=8001 ./run.sh picks another port.
+# server in the foreground. Ctrl-C stops both. PORT=8001 ./run.sh picks another port; it listens
+# on 127.0.0.1 unless HOST=0.0.0.0 asks for every interface.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 # shellcheck source=scripts/venv.sh
@@ -13,6 +14,8 @@ source scripts/venv.sh
 ensure_venv requirements.txt
 
 PORT="${PORT:-8000}"
+# The demo has DEBUG on and the superuser admin/admin: it listens on this machine only unless HOST says otherwise.
+HOST="${HOST:-127.0.0.1}"
 mkdir -p var
 WORKER_LOG="${DJANGO_VAR_DIR:-var}/worker.log"
 mkdir -p "$(dirname "$WORKER_LOG")"
@@ -76,6 +79,6 @@ cat <<BANNER
 
 BANNER
 # In the background and waited for, so Ctrl-C or a SIGTERM to this script stops both processes at once.
-python manage.py runserver --noreload "0.0.0.0:$PORT" &
+python manage.py runserver --noreload "$HOST:$PORT" &
 SERVER_PID=$!
 wait "$SERVER_PID"
