@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.core.exceptions import SynchronousOnlyOperation
 from django.db import IntegrityError, models, transaction
 
 from . import registry, serialization, storage
@@ -116,7 +118,9 @@ class WorkflowHandle:
 
     @property
     def status(self) -> Status:
-        """The run's current status, read from the database on every access."""
+        """The run's current status, read from the database on every access (``await astatus()`` in async code)."""
+        if _in_event_loop() and not os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE"):
+            raise SynchronousOnlyOperation("handle.status reads the database: await handle.astatus() in async code")
         return Status(self._run().status)
 
     # -- reading ---------------------------------------------------------------------
@@ -298,6 +302,14 @@ class WorkflowHandle:
         if not run.is_open:
             raise WorkflowNotFound(f"workflow {self.workflow_id!r} has no open run (its last run is {run.status})")
         return run
+
+
+def _in_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _parse_run_id(run_id: str | uuid.UUID) -> uuid.UUID:

@@ -3,6 +3,7 @@
 import asyncio
 
 import pytest
+from django.core.exceptions import SynchronousOnlyOperation
 
 import durableflows as df
 from durableflows.engine import doorbell
@@ -22,6 +23,8 @@ def test_async_twins_start_signal_query_and_wait(no_broker):
     async def start():
         handle = await df.astart(approval, id="async-1")
         assert handle.run_id and handle.workflow_id == "async-1"  # known from the start: no query in async code
+        with pytest.raises(SynchronousOnlyOperation, match="astatus"):
+            handle.status  # noqa: B018 - the property itself is what is tested
         return handle, await handle.astatus()
 
     handle, status = asyncio.run(start())
