@@ -24,6 +24,15 @@ NAME_MAX_LENGTH = 255
 REASON_MAX_LENGTH = 2000
 
 
+class StrictCharField(serializers.CharField):
+    """A string, and only a string: ``{"id": 5}`` is refused rather than read as ``"5"``."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 @extend_schema_field(OpenApiTypes.ANY)
 class AnyJSONField(serializers.JSONField):
     """Any JSON value (object, array, string, number, boolean or null)."""
@@ -136,9 +145,9 @@ class WorkflowDetailSerializer(WorkflowRunSerializer):
 class StartWorkflowSerializer(serializers.Serializer):
     """The body of ``POST /workflows/``: which workflow, its arguments, and start options."""
 
-    workflow = serializers.CharField(max_length=NAME_MAX_LENGTH, help_text="a registered workflow name")
+    workflow = StrictCharField(max_length=NAME_MAX_LENGTH, help_text="a registered workflow name")
     args = serializers.ListField(child=AnyJSONField(), required=False, default=list, help_text="positional arguments")
-    id = serializers.CharField(
+    id = StrictCharField(
         max_length=255, required=False, allow_null=True, default=None, help_text="the workflow id; random when omitted"
     )
     id_conflict = serializers.ChoiceField(choices=ID_CONFLICT_POLICIES, default="fail")
@@ -153,12 +162,12 @@ class StartWorkflowSerializer(serializers.Serializer):
 
 
 class SignalSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=NAME_MAX_LENGTH)
+    name = StrictCharField(max_length=NAME_MAX_LENGTH)
     payload = AnyJSONField(required=False, allow_null=True, default=None)
 
 
 class QuerySerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=NAME_MAX_LENGTH)
+    name = StrictCharField(max_length=NAME_MAX_LENGTH)
     args = serializers.ListField(child=AnyJSONField(), required=False, default=list)
 
 
@@ -167,13 +176,13 @@ class QueryResultSerializer(serializers.Serializer):
 
 
 class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=REASON_MAX_LENGTH, required=False, allow_blank=True, default="")
+    reason = StrictCharField(max_length=REASON_MAX_LENGTH, required=False, allow_blank=True, default="")
 
 
 class TerminateSerializer(serializers.Serializer):
     """Terminating runs no more of the workflow's code (no cleanup): the reason is required, as in the admin."""
 
-    reason = serializers.CharField(max_length=REASON_MAX_LENGTH)
+    reason = StrictCharField(max_length=REASON_MAX_LENGTH)
 
 
 class AcceptedSerializer(serializers.Serializer):

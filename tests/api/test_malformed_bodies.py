@@ -52,3 +52,19 @@ def test_a_signal_with_a_surrogate_stores_nothing(api, waiting):
     response = post(api, "/api/workflows/order-1/signal/", '{"name": "approve", "payload": {"by": "\\ud83d"}}')
     assert response.status_code == 400 and "payload.by" in response.json()["detail"]
     assert not InboxItem.objects.filter(run_id=waiting.run_id).exists()
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/workflows/", {"workflow": "ops.approval", "args": ["x"], "id": 5}, "id"),
+        ("/api/workflows/", {"workflow": 7, "args": ["x"]}, "workflow"),
+        ("/api/workflows/order-1/signal/", {"name": 1}, "name"),
+        ("/api/workflows/order-1/query/", {"name": True}, "name"),
+        ("/api/workflows/order-1/terminate/", {"reason": 3}, "reason"),
+    ],
+)
+def test_numbers_where_strings_belong_are_refused_not_coerced(api, waiting, path, body, field):
+    response = api.post(path, body, format="json")
+    assert response.status_code == 400 and field in response.json()
+    assert WorkflowRun.objects.count() == 1 and waiting.status == "running"
