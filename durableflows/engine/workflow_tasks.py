@@ -226,7 +226,7 @@ def _persist(
     changed = ["history_length"]
     run.history_length = execution.last_sequence
     if execution.vars != run.vars:
-        run.vars = execution.vars
+        run.vars = dict(execution.vars)  # a copy: the execution's own dict changes on, unseen, in later tasks
         changed.append("vars")
     if run.wake_at is not None or run.task_error:
         run.wake_at, run.task_error = None, ""

@@ -165,3 +165,13 @@ async def echo_sleep_echo(x: int) -> list:
     a = await df.execute_activity(echo, x)
     await df.sleep(timedelta(hours=1))
     return [a, await df.execute_activity(echo, a + 1)]
+
+
+@df.workflow(name="engine.staged_order")
+async def staged_order(x: int) -> str:
+    df.set_var("stage", "reserving")
+    await df.execute_activity(echo, x)
+    df.set_var("stage", "shipping")
+    await df.execute_activity(echo, x + 1)
+    df.set_var("stage", "shipped")
+    return "shipped"
