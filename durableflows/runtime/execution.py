@@ -171,7 +171,9 @@ class WorkflowExecution:
         return len(self.history)
 
     def info(self) -> WorkflowInfo:
+        """Who this run is; its length is the history up to the point being run (or replayed), as first seen."""
         start = self._start
+        length = self._cursor  # live, the whole history so far; replaying, the events replayed up to here
         return WorkflowInfo(
             workflow_id=start["workflow_id"],
             run_id=start["run_id"],
@@ -179,8 +181,8 @@ class WorkflowExecution:
             parent_workflow_id=start.get("parent_workflow_id"),
             continued_from_run_id=start.get("continued_from_run_id"),
             start_time=self.history[0].timestamp,
-            history_length=len(self.history),
-            continue_as_new_suggested=len(self.history) >= self._suggest_after,
+            history_length=length,
+            continue_as_new_suggested=length >= self._suggest_after,
         )
 
     # -- facts ---------------------------------------------------------------------

@@ -175,3 +175,13 @@ async def staged_order(x: int) -> str:
     await df.execute_activity(echo, x + 1)
     df.set_var("stage", "shipped")
     return "shipped"
+
+
+@df.workflow(name="engine.entity")
+async def entity(total: int) -> None:
+    """Loops on signals and continues as new when the history grows long, as long-lived entities do."""
+    while not df.info().continue_as_new_suggested:
+        amount = await df.wait_signal("add")
+        total += await df.execute_activity(echo, amount)
+        df.set_var("total", total)
+    df.continue_as_new(total)
