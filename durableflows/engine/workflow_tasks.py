@@ -306,6 +306,7 @@ def _apply_commands(
     With ``claim_lone``, a lone new activity on the default queue is inserted
     already claimed (attempt 1 started), for this worker to run at once. The new
     activity tasks are queued in ``batch``: their ids are set once it has run.
+    Returns the new tasks to run: those cancelled in this same task are stored cancelled.
     """
     new_tasks: list[ActivityTask] = []
     for event in events:
@@ -332,7 +333,11 @@ def _apply_commands(
                     )
                 )
             case EventType.ACTIVITY_CANCEL_REQUESTED:
-                _request_activity_cancel(run, data["activity_id"], now)
+                unsent = next((task for task in new_tasks if task.activity_id == data["activity_id"]), None)
+                if unsent is not None:  # scheduled by this same task: stored as cancelled, never run
+                    unsent.state, unsent.cancel_requested, unsent.closed_at = ActivityTask.State.CANCELLED, True, now
+                else:
+                    _request_activity_cancel(run, data["activity_id"], now)
             case EventType.TIMER_STARTED:
                 Timer.objects.create(
                     run=run, timer_id=data["timer_id"], fire_at=datetime.fromisoformat(data["fire_at"])
@@ -349,12 +354,13 @@ def _apply_commands(
                     )
             case EventType.CHILD_WORKFLOW_STARTED:
                 _start_child(run, data)
-    if claim_lone and len(new_tasks) == 1 and not new_tasks[0].queue:
-        task = new_tasks[0]
+    to_run = [task for task in new_tasks if task.state == ActivityTask.State.SCHEDULED]
+    if claim_lone and len(to_run) == 1 and not to_run[0].queue:
+        task = to_run[0]
         task.state, task.started_at = ActivityTask.State.STARTED, now
         task.deadline = activities.attempt_deadline(ActivityOptions.from_json(task.options), now)
     storage.activity_tasks.insert(new_tasks, batch=batch)
-    return new_tasks
+    return to_run
 
 
 def _request_activity_cancel(run: WorkflowRun, activity_id: int, now: datetime) -> None:

@@ -153,3 +153,18 @@ def test_heartbeat_raises_once_the_workflow_cancelled(durableflows_env):
     assert count(handle, "ActivityCancelRequested") == 1
     task.refresh_from_db()
     assert task.state == "cancelled"
+
+
+def test_an_activity_cancelled_in_the_task_that_scheduled_it_never_runs(durableflows_env):
+    from .workflows import calls, cancellation
+
+    calls.clear()
+    handle = durableflows_env.start(cancellation)
+    handle.cancel("at once")  # applied in the same workflow task as the start
+    with pytest.raises(df.WorkflowFailed) as raised:
+        handle.result()
+    assert raised.value.status == df.Status.CANCELLED
+    assert calls == ["echo:cleanup"]
+    states = dict(ActivityTask.objects.values_list("name", "state"))
+    assert states == {"engine.never_completes": "cancelled", "engine.echo": "completed"}
+    assert count(handle, "ActivityCancelRequested") == 1

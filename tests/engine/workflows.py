@@ -185,3 +185,19 @@ async def entity(total: int) -> None:
         total += await df.execute_activity(echo, amount)
         df.set_var("total", total)
     df.continue_as_new(total)
+
+
+@df.activity(name="engine.never_completes", heartbeat_timeout=2, start_to_close_timeout=1000)
+def never_completes():
+    calls.append("never_completes")
+    for _ in range(100):  # "for ever", bounded so that a regression fails instead of hanging
+        df.heartbeat()
+    return "ran to the end"
+
+
+@df.workflow(name="engine.cancellation")
+async def cancellation():
+    try:
+        await df.execute_activity(never_completes)
+    finally:
+        await df.execute_activity(echo, "cleanup")
