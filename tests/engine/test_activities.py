@@ -168,3 +168,36 @@ def test_an_activity_cancelled_in_the_task_that_scheduled_it_never_runs(durablef
     states = dict(ActivityTask.objects.values_list("name", "state"))
     assert states == {"engine.never_completes": "cancelled", "engine.echo": "completed"}
     assert count(handle, "ActivityCancelRequested") == 1
+
+
+def test_heartbeat_and_activity_info_work_in_async_activities(durableflows_env):
+    from .workflows import async_heartbeating
+
+    handle = durableflows_env.start(async_heartbeating, 3)
+    assert handle.result() == {"attempt": 1, "heartbeat_timeout": 30.0}
+    task = ActivityTask.objects.get()
+    assert task.heartbeat_at is not None and task.heartbeat_details is not None
+
+
+def test_heartbeat_in_an_async_activity_raises_once_the_workflow_cancelled(durableflows_env):
+    handle = df.start("engine.heartbeating", 5)
+    process_workflow_task(handle.run_id)
+    seen = []
+
+    async def heartbeats(n):
+        try:
+            df.heartbeat(0)  # the first heartbeat of an attempt is recorded at once
+        except df.ActivityCancelled:
+            seen.append("cancelled")
+            raise
+        return "finished anyway"
+
+    durableflows_env.mock_activity("engine.progress", side_effect=heartbeats)
+    task = activities.claim(ActivityTask.objects.get().pk, 1)
+    handle.cancel("stop")  # while the attempt is claimed: the workflow asks to cancel it
+    process_workflow_task(handle.run_id)
+    outcome = activities.run_attempt(task)
+    assert seen == ["cancelled"] and outcome.failure.type == "ActivityCancelled"
+    assert activities.record(task, outcome, ring_workflow=False) is None
+    assert handle.status == df.Status.CANCELLED
+    assert ActivityTask.objects.get().state == "cancelled"

@@ -201,3 +201,17 @@ async def cancellation():
         await df.execute_activity(never_completes)
     finally:
         await df.execute_activity(echo, "cleanup")
+
+
+@df.activity(name="engine.async_progress", heartbeat_timeout=30)
+async def async_progress(n: int) -> dict:
+    info = df.activity_info()
+    for i in range(info.heartbeat_details or 0, n):
+        await asyncio.sleep(0)
+        df.heartbeat(i + 1)
+    return {"attempt": info.attempt, "heartbeat_timeout": info.heartbeat_timeout.total_seconds()}
+
+
+@df.workflow(name="engine.async_heartbeating")
+async def async_heartbeating(n: int) -> dict:
+    return await df.execute_activity(async_progress, n)
