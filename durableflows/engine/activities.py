@@ -148,9 +148,9 @@ def settle(task: ActivityTask, outcome: Outcome, *, timed_out: bool = False) -> 
     when a retry was scheduled or the attempt no longer holds (a late result).
     """
     if outcome.failure is None:
-        return completed_fact(task, outcome, complete(task))
+        return completed_fact(task, outcome, complete(task, details=outcome.heartbeat_details))
     timed_out = timed_out or outcome.timed_out
-    details: dict[str, Any] = {}
+    details = outcome.details_update  # saved with the attempt's end, so a retry resumes from the last ones
     now = storage.now()
     attempt = task.attempt
     holds = {"id": task.pk, "attempt": attempt, "state": (State.STARTED, State.SCHEDULED)}

@@ -105,7 +105,9 @@ def _process(
     reads = Batch()
     locked = storage.runs.get({"run_id": run_id}, lock=_lock_clause(), exists=_HAS_INBOX, batch=reads)
     history = None if run_id in cache else storage.load_history(run_id, batch=reads)
-    completing = activities.complete(settle[0], batch=reads) if settle and settle[1].failure is None else None
+    completing = None
+    if settle is not None and settle[1].failure is None:
+        completing = activities.complete(settle[0], batch=reads, details=settle[1].heartbeat_details)
     reads.run()
     run = locked.value
     if run is None:
@@ -167,7 +169,7 @@ def _process_ahead(
     with transaction.atomic():
         batch = Batch()
         locked = storage.runs.get({"run_id": run.pk}, lock=_lock_clause(), exists=_HAS_INBOX, batch=batch)
-        held = activities.complete(task, batch=batch)
+        held = activities.complete(task, batch=batch, details=outcome.heartbeat_details)
         if not _writes_only_own_rows(run, execution, new_events):
             batch.run()
             return _persist(_as_assumed(locked.value, expected, held.value), execution, new_events, now, eager=eager)

@@ -161,3 +161,21 @@ def test_every_variable_set_on_the_inline_path_is_stored(worker_process):
     recorded = [e.data["value"] for e in handle.history() if e.type.value == "VarSet"]
     assert recorded == ["reserving", "shipping", "shipped"]
     assert handle.vars() == {"stage": "shipped"}
+
+
+def test_the_last_heartbeat_details_of_a_failed_attempt_are_saved_for_the_retry(worker_process):
+    from durableflows.engine import activities
+
+    def heartbeat_then_fail(n):
+        for i in range(n):
+            df.heartbeat(i + 1)  # the first is written at once, the others throttled
+        raise ConnectionError("lost")
+
+    activities.overrides["engine.progress"] = heartbeat_then_fail
+    try:
+        handle = df.start("engine.heartbeating", 3)
+        workflow_task(handle.run_id)
+    finally:
+        del activities.overrides["engine.progress"]
+    task = ActivityTask.objects.get()
+    assert (task.state, task.attempt, task.heartbeat_details) == ("scheduled", 2, 3)
