@@ -203,3 +203,20 @@ def test_heartbeat_in_an_async_activity_raises_once_the_workflow_cancelled(durab
     assert activities.record(task, outcome, ring_workflow=False) is None
     assert handle.status == df.Status.CANCELLED
     assert ActivityTask.objects.get().state == "cancelled"
+
+
+@pytest.mark.parametrize(
+    "heartbeat_timeout, cause", [(None, "start_to_close_timeout exceeded"), (0.3, "heartbeat_timeout exceeded")]
+)
+def test_an_async_activity_is_cancelled_when_its_attempt_times_out(durableflows_env, heartbeat_timeout, cause):
+    import time
+
+    from .workflows import calls, hanging
+
+    calls.clear()
+    began = time.monotonic()
+    handle = durableflows_env.start(hanging, heartbeat_timeout)
+    assert handle.result() == {"type": "TimeoutError", "message": cause, "attempts": 2}
+    assert time.monotonic() - began < 2.5  # each attempt was interrupted, not left to sleep its 3 s
+    assert calls == ["hangs:cancelled", "hangs:cancelled"]
+    assert ActivityTask.objects.get().state == "timed_out"

@@ -215,3 +215,24 @@ async def async_progress(n: int) -> dict:
 @df.workflow(name="engine.async_heartbeating")
 async def async_heartbeating(n: int) -> dict:
     return await df.execute_activity(async_progress, n)
+
+
+@df.activity(name="engine.hangs", start_to_close_timeout=0.3, retry=df.RetryPolicy(maximum_attempts=2))
+async def hangs(heartbeat_first: bool) -> str:
+    if heartbeat_first:
+        df.heartbeat("alive")
+    try:
+        await asyncio.sleep(3)  # long enough to notice, short enough not to stall the suite if interrupted late
+    except asyncio.CancelledError:
+        calls.append("hangs:cancelled")
+        raise
+    return "woke up"
+
+
+@df.workflow(name="engine.hanging")
+async def hanging(heartbeat_timeout: float | None) -> object:
+    options = {"heartbeat_timeout": heartbeat_timeout, "start_to_close_timeout": 60} if heartbeat_timeout else {}
+    try:
+        return await df.execute_activity(hangs, bool(heartbeat_timeout), **options)
+    except df.ActivityError as exc:
+        return {"type": exc.type, "message": exc.message, "attempts": exc.attempts}
