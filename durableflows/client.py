@@ -170,7 +170,7 @@ class WorkflowHandle:
         else:
             execution.replay(history)
         try:
-            result = execution.query(name, serialization.decode(encoded))
+            result = execution.query(name, encoded)
         finally:
             execution.discard()
         return serialization.decode(serialization.check(result, what=f"answer of query {name!r}"))

@@ -121,7 +121,10 @@ class WorkflowExecution:
             self._new = None
 
     def query(self, name: str, args: list[Any]) -> Any:
-        """Answer a query from the current state; queries may not issue commands."""
+        """Answer a query from the current state, its (encoded) ``args`` rebuilt from the handler's hints.
+
+        Queries may not issue commands.
+        """
         handler = self.query_handlers.get(name)
         if handler is None:
             known = ", ".join(sorted(self.query_handlers)) or "none"
@@ -131,7 +134,8 @@ class WorkflowExecution:
         asyncio.events._set_running_loop(self.loop)
         self._querying = True
         try:
-            return handler(*args)
+            decoded, _ = serialization.decode_arguments(handler, list(args))
+            return handler(*decoded)
         finally:
             self._querying = False
             asyncio.events._set_running_loop(previous)
@@ -206,7 +210,7 @@ class WorkflowExecution:
                 if handle is not None:
                     self.loop.fire(handle)
             case EventType.SIGNAL_RECEIVED:
-                self._deliver_signal(data["name"], serialization.decode(data.get("payload")))
+                self._deliver_signal(data["name"], data.get("payload"))
             case EventType.CHILD_WORKFLOW_COMPLETED:
                 self._resolve(self._children, data["child_id"], result=data.get("result"))
             case EventType.CHILD_WORKFLOW_FAILED:
@@ -256,6 +260,7 @@ class WorkflowExecution:
             future.set_result(result)
 
     def _deliver_signal(self, name: str, payload: Any) -> None:
+        """Hand an (encoded) payload to the signal's handler, or buffer it for ``wait_signal``."""
         handler = self.signal_handlers.get(name)
         if handler is None:
             self.signals[name].append(payload)
@@ -263,10 +268,14 @@ class WorkflowExecution:
             self.call_handler(handler, payload)
 
     def call_handler(self, handler: Callable[[Any], Any], payload: Any) -> None:
-        """Run a signal handler (sync or async) as a task; an error in it fails the run."""
+        """Run a signal handler (sync or async) as a task on the payload rebuilt from its type hints.
+
+        An error in the handler, or in rebuilding its argument, fails the run.
+        """
 
         async def run() -> None:
-            result = handler(payload)
+            args, _ = serialization.decode_arguments(handler, [payload])
+            result = handler(*args)
             if asyncio.iscoroutine(result):
                 await result
 

@@ -164,7 +164,7 @@ def test_unknown_activity_name_fails_the_run():
 def test_arguments_that_cannot_be_serialized_fail_before_scheduling():
     @df.workflow(name="tests.runtime.bad_argument")
     async def bad_argument() -> None:
-        await df.execute_activity(named, {1, 2})
+        await df.execute_activity(named, b"bytes")
 
     run = Driver(bad_argument)
     assert run.closed_by.data["type"] == "SerializationError"

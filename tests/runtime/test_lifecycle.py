@@ -46,8 +46,8 @@ async def fails() -> None:
 
 
 @df.workflow
-async def unserializable_result() -> set:
-    return {1, 2}
+async def unserializable_result() -> bytes:
+    return b"bytes"
 
 
 @df.workflow
