@@ -28,7 +28,7 @@ from .errors import (
     WorkflowNotFound,
 )
 from .options import ActivityOptions, RetryPolicy
-from .registry import activity, workflow
+from .registry import activity, activity_method, register_activities, workflow
 from .runtime.api import (
     ChildWorkflowHandle,
     continue_as_new,
@@ -86,6 +86,7 @@ __all__ = [
     "WorkflowNotFound",
     "activity",
     "activity_info",
+    "activity_method",
     "aget_handle",
     "aget_schedule",
     "aschedule",
@@ -101,6 +102,7 @@ __all__ = [
     "now",
     "patched",
     "random",
+    "register_activities",
     "schedule",
     "set_query_handler",
     "set_signal_handler",

@@ -220,3 +220,27 @@ def test_an_async_activity_is_cancelled_when_its_attempt_times_out(durableflows_
     assert time.monotonic() - began < 2.5  # each attempt was interrupted, not left to sleep its 3 s
     assert calls == ["hangs:cancelled", "hangs:cancelled"]
     assert ActivityTask.objects.get().state == "timed_out"
+
+
+class Inventory:
+    """Activities bound to an object built with its dependencies."""
+
+    def __init__(self, stock: dict) -> None:
+        self.stock = stock
+
+    @df.activity_method(name="engine.inventory.reserve")
+    def reserve(self, sku: str) -> int:
+        self.stock[sku] -= 1
+        return self.stock[sku]
+
+
+@df.workflow(name="engine.reserving")
+async def reserving(sku: str) -> int:
+    return await df.execute_activity(Inventory.reserve, sku)
+
+
+def test_activities_registered_on_an_object_run_with_its_dependencies(durableflows_env):
+    inventory = Inventory({"apple": 3})
+    assert df.register_activities(inventory) == ["engine.inventory.reserve"]
+    assert durableflows_env.start(reserving, "apple").result() == 2
+    assert inventory.stock == {"apple": 2}
