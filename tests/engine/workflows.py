@@ -236,3 +236,12 @@ async def hanging(heartbeat_timeout: float | None) -> object:
         return await df.execute_activity(hangs, bool(heartbeat_timeout), **options)
     except df.ActivityError as exc:
         return {"type": exc.type, "message": exc.message, "attempts": exc.attempts}
+
+
+@df.workflow(name="engine.tally")
+async def tally() -> int:
+    total = {"value": 0}
+    df.set_signal_handler("add", lambda amount: total.update(value=total["value"] + amount))
+    df.set_query_handler("total", lambda: total["value"])
+    await df.wait_signal("close")
+    return total["value"]
