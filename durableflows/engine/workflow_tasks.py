@@ -247,7 +247,7 @@ def _persist(
     for task in scheduled:
         if task is not eager_activity:
             doorbell.ring_activity(task.pk, 1, queue=task.queue or None)
-    transaction.on_commit(lambda: cache.put(run.pk, execution))
+    cache.put_after_commit(run.pk, execution)
     return TaskResult("closed" if execution.is_closed else "advanced", eager_activity)
 
 

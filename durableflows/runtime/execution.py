@@ -171,6 +171,10 @@ class WorkflowExecution:
         return self.closed_by is not None
 
     @property
+    def is_discarded(self) -> bool:
+        return self._discarded
+
+    @property
     def last_sequence(self) -> int:
         return len(self.history)
 

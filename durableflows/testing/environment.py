@@ -72,19 +72,21 @@ class WorkflowEnvironment:
 
     # -- lifecycle -----------------------------------------------------------------
     def __enter__(self) -> WorkflowEnvironment:
-        self._saved = (dict(activities.overrides), doorbell.muted)
+        self._saved = (dict(activities.overrides), doorbell.muted, cache.keep_before_commit)
         storage.set_clock(self.now)
         doorbell.muted = True
         cache.clear()
+        cache.keep_before_commit = True  # the test's transaction never commits: keep executions at once
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        overrides, muted = self._saved or ({}, False)
+        overrides, muted, keep_before_commit = self._saved or ({}, False, False)
         activities.overrides.clear()
         activities.overrides.update(overrides)
         doorbell.muted = muted
         storage.set_clock(None)
-        cache.clear()
+        cache.clear()  # unwinds suspended workflow code inside its loop, not later in the garbage collector
+        cache.keep_before_commit = keep_before_commit
 
     # -- time ----------------------------------------------------------------------
     def now(self) -> datetime:

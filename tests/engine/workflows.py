@@ -245,3 +245,12 @@ async def tally() -> int:
     df.set_query_handler("total", lambda: total["value"])
     await df.wait_signal("close")
     return total["value"]
+
+
+@df.workflow(name="engine.cleans_up")
+async def cleans_up() -> str:
+    try:
+        await df.wait_signal("never")
+    finally:
+        await df.execute_activity(echo, "cleanup")
+    return "done"

@@ -1,0 +1,36 @@
+"""The testing toolkit itself: it runs the engine as a worker would, cache and schedules included."""
+
+import gc
+import sys
+
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from durableflows.testing import WorkflowEnvironment
+
+from .workflows import cleans_up, three_steps
+
+
+def test_the_toolkit_keeps_executions_in_the_cache_instead_of_replaying(durableflows_env):
+    handle = durableflows_env.start(three_steps, 1)
+    with CaptureQueriesContext(connection) as queries:
+        assert handle.result() == [1, 2, 3]
+    # four workflow tasks: the start (which reads its WorkflowStarted event), then one per activity
+    # result, none of them replaying the history
+    assert sum(q["sql"].count('FROM "durableflows_historyevent"') for q in queries) == 1
+
+
+def test_executions_left_suspended_are_discarded_inside_the_workflow(db, monkeypatch):
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    with transaction.atomic():  # a test's transaction, rolled back at its end
+        with WorkflowEnvironment() as env:
+            handle = env.start(cleans_up)
+            env.run_until_idle()
+            handle.signal("unrelated")
+            env.run_until_idle()
+            del handle, env
+        transaction.set_rollback(True)
+    gc.collect()
+    messages = [str(u.exc_value) for u in unraisable]
+    assert not messages, messages
