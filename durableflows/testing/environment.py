@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from .. import registry, storage
 from ..client import WorkflowHandle, start
-from ..engine import activities, doorbell, housekeeping
+from ..engine import activities, doorbell, housekeeping, scheduler
 from ..engine.workflow_tasks import cache, process_workflow_task
-from ..models import ActivityTask, InboxItem, Timer, WorkflowRun
+from ..models import ActivityTask, InboxItem, Schedule, Timer, WorkflowRun
 from ..options import Duration, to_seconds
 from ..status import Status
 
@@ -168,6 +168,7 @@ class WorkflowEnvironment:
             activities.execute(pk, attempt, ring_workflow=False)
             progressed = True
         fired = housekeeping.fire_due_timers(now) + housekeeping.time_out_activities(now)
+        fired += scheduler.start_due_schedules(now)
         stuck = WorkflowRun.objects.filter(status__in=(Status.PENDING, Status.RUNNING)).exclude(task_error="").first()
         if stuck is not None:
             raise RuntimeError(f"the workflow task of {stuck.workflow_id!r} failed:\n{stuck.task_error}")
@@ -187,6 +188,10 @@ class WorkflowEnvironment:
             WorkflowRun.objects.filter(status=Status.PENDING)
             .order_by("start_at")
             .values_list("start_at", flat=True)
+            .first(),
+            Schedule.objects.filter(paused=False, next_fire_at__isnull=False)
+            .order_by("next_fire_at")
+            .values_list("next_fire_at", flat=True)
             .first(),
         ]
         due = [c for c in candidates if c is not None]

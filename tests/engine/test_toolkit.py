@@ -2,6 +2,7 @@
 
 import gc
 import sys
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -34,3 +35,19 @@ def test_executions_left_suspended_are_discarded_inside_the_workflow(db, monkeyp
     gc.collect()
     messages = [str(u.exc_value) for u in unraisable]
     assert not messages, messages
+
+
+def test_schedules_fire_while_time_skips(db):
+    import durableflows as df
+    from durableflows.models import WorkflowRun
+
+    from .schedule_workflows import report
+
+    with WorkflowEnvironment(start_time=datetime(2030, 1, 1, 12, 0, tzinfo=UTC)) as env:
+        df.schedule(report, "today", id="daily-report", cron="0 9 * * *")
+        env.sleep(timedelta(days=3))
+    runs = WorkflowRun.objects.filter(workflow_id__startswith="daily-report@").order_by("workflow_id")
+    assert [(r.workflow_id, r.status) for r in runs] == [
+        (f"daily-report@2030-01-0{day}T09:00:00Z", "completed") for day in (2, 3, 4)
+    ]
+    assert df.get_schedule("daily-report").describe()["next_fire_at"] == datetime(2030, 1, 5, 9, tzinfo=UTC)
