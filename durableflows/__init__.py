@@ -29,7 +29,7 @@ from .errors import (
     WorkflowNotFound,
 )
 from .options import ActivityOptions, RetryPolicy
-from .registry import activity, workflow
+from .registry import activity, activity_method, register_activities, workflow
 from .runtime.api import (
     ChildWorkflowHandle,
     continue_as_new,
@@ -92,6 +92,7 @@ __all__ = [
     "WorkflowNotFound",
     "activity",
     "activity_info",
+    "activity_method",
     "aget_handle",
     "aget_schedule",
     "aschedule",
@@ -107,6 +108,7 @@ __all__ = [
     "now",
     "patched",
     "random",
+    "register_activities",
     "schedule",
     "set_query_handler",
     "set_signal_handler",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
+from datetime import timedelta
 from typing import Any, Protocol
 
 
@@ -15,6 +16,7 @@ class ActivityInfo:
     activity_name: str
     attempt: int
     heartbeat_details: Any = None
+    heartbeat_timeout: timedelta | None = None
 
 
 class _Context(Protocol):

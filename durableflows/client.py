@@ -24,7 +24,7 @@ from .arguments import check_arguments
 from .conf import df_settings
 from .engine import closing
 from .errors import WorkflowAlreadyExists, WorkflowFailed, WorkflowNotFound
-from .models import ActivityTask, Timer, WorkflowRun
+from .models import ActivityTask, InboxItem, Timer, WorkflowRun
 from .options import Duration, to_seconds
 from .runtime import Event, EventType, WorkflowExecution
 from .status import Status
@@ -169,7 +169,11 @@ class WorkflowHandle:
         return {name: serialization.decode(value) for name, value in (self._run().vars or {}).items()}
 
     def query(self, name: str, *args: Any) -> Any:
-        """Answer a query by replaying the run's history in this process."""
+        """Answer a query by replaying the run's history in this process.
+
+        Signals the run accepted but no worker has processed yet are applied first (in memory
+        only: nothing is recorded), so a query sees every signal sent before it.
+        """
         encoded = serialization.check(list(args), what=f"arguments of query {name!r}")
         run = self._run()
         definition = registry.get_workflow(run.workflow_name)
@@ -181,8 +185,13 @@ class WorkflowHandle:
             execution.apply(history[0].type, history[0].data, history[0].timestamp)
         else:
             execution.replay(history)
+        if run.is_open:
+            pending = InboxItem.objects.filter(run=run, type=EventType.SIGNAL_RECEIVED).order_by("id")
+            for item in pending:
+                if not execution.is_closed:
+                    execution.apply(EventType.SIGNAL_RECEIVED, item.data, item.created_at)
         try:
-            result = execution.query(name, serialization.decode(encoded))
+            result = execution.query(name, encoded)
         finally:
             execution.discard()
         return serialization.decode(serialization.check(result, what=f"answer of query {name!r}"))

@@ -61,7 +61,10 @@ class RetryPolicy:
             return None
         initial = to_seconds(self.initial_interval)
         cap = to_seconds(self.maximum_interval) if self.maximum_interval is not None else initial * 100
-        return min(initial * self.backoff_coefficient ** (failed_attempt - 1), cap)
+        try:
+            return min(initial * self.backoff_coefficient ** (failed_attempt - 1), cap)
+        except OverflowError:  # after a thousand or so attempts without limit
+            return cap
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -1,4 +1,9 @@
-"""``@df.workflow`` and ``@df.activity``: the process-wide registry of definitions."""
+"""``@df.workflow`` and ``@df.activity``: the process-wide registry of definitions.
+
+Activities may also be bound methods of objects the user builds with their
+dependencies: ``df.activity(obj.method)``, or ``df.register_activities(obj)`` for
+every method marked ``@df.activity_method``.
+"""
 
 from __future__ import annotations
 
@@ -31,8 +36,18 @@ class ActivityDefinition:
         return inspect.iscoroutinefunction(self.fn)
 
 
+@dataclasses.dataclass(frozen=True)
+class ActivityMethod:
+    """The mark ``@df.activity_method`` leaves on a method: its activity name and options."""
+
+    name: str | None
+    options: dict[str, Any]
+
+
 _workflows: dict[str, WorkflowDefinition] = {}
 _activities: dict[str, ActivityDefinition] = {}
+#: Activities that cannot carry their definition as an attribute (bound methods), by callable.
+_activity_callables: dict[Callable[..., Any], ActivityDefinition] = {}
 
 
 def _default_name(fn: Callable[..., Any]) -> str:
@@ -69,10 +84,43 @@ def activity(fn: F | None = None, *, name: str | None = None, **options: Any) ->
             raise TypeError("@df.activity decorates a function")
         definition = ActivityDefinition(name=name or _default_name(fn), fn=fn, options=ActivityOptions.build(**options))
         _register(_activities, "activity", definition)
-        setattr(fn, _ATTR, definition)
+        if inspect.ismethod(fn):  # a bound method takes no attributes: found through its (self, function) pair
+            _activity_callables[fn] = definition
+        else:
+            setattr(fn, _ATTR, definition)
         return fn
 
     return decorate(fn) if fn is not None else decorate
+
+
+def activity_method(fn: F | None = None, *, name: str | None = None, **options: Any) -> Any:
+    """Mark a method as an activity, registered per object by ``df.register_activities(obj)``."""
+
+    def decorate(fn: F) -> F:
+        if not callable(fn):
+            raise TypeError("@df.activity_method decorates a method")
+        ActivityOptions.build(**options)  # bad options fail here, at import, not at registration
+        setattr(fn, _ATTR, ActivityMethod(name, options))
+        return fn
+
+    return decorate(fn) if fn is not None else decorate
+
+
+def register_activities(obj: object) -> list[str]:
+    """Register every ``@df.activity_method`` of ``obj`` as an activity bound to it; returns their names."""
+    names: list[str] = []
+    seen: set[str] = set()
+    for cls in type(obj).__mro__:  # a subclass's methods first, in the order they are defined
+        for attr, member in vars(cls).items():
+            if attr in seen:
+                continue
+            seen.add(attr)
+            mark = getattr(member, _ATTR, None)
+            if isinstance(mark, ActivityMethod):
+                method = getattr(obj, attr)
+                activity(method, name=mark.name, **mark.options)
+                names.append(_activity_callables[method].name)
+    return names
 
 
 def get_workflow(ref: str | Callable[..., Any]) -> WorkflowDefinition:
@@ -81,8 +129,28 @@ def get_workflow(ref: str | Callable[..., Any]) -> WorkflowDefinition:
 
 
 def get_activity(ref: str | Callable[..., Any]) -> ActivityDefinition:
-    """The activity registered as ``ref`` (a name or a decorated function)."""
+    """The activity registered as ``ref``: a name, a decorated function, a registered bound method or its method."""
+    if not isinstance(ref, str):
+        definition = find_activity(ref)
+        if definition is not None:
+            return definition
     return _lookup(ref, _activities, ActivityDefinition, "activity")
+
+
+def find_activity(ref: Any) -> ActivityDefinition | None:
+    """The activity a callable stands for, if it is one: decorated, a registered bound method or activity method."""
+    try:
+        definition = _activity_callables.get(ref)
+    except TypeError:  # unhashable
+        definition = None
+    if definition is not None:
+        return definition
+    mark = getattr(ref, _ATTR, None)
+    if isinstance(mark, ActivityDefinition):
+        return mark
+    if isinstance(mark, ActivityMethod):  # the method of a class whose objects register their activities
+        return _activities.get(mark.name or _default_name(ref))
+    return None
 
 
 def _lookup(ref: Any, table: dict[str, Any], cls: type, kind: str) -> Any:

@@ -2,16 +2,19 @@
 
 Plain JSON types pass as they are; ``datetime``, ``date``, ``Decimal`` and
 ``UUID`` travel as small tagged objects; dataclasses and pydantic models travel
-as their fields and are rebuilt from the type hints of the function that
-receives them. Nothing is ever pickled, and decoding never imports or runs
-anything named by the payload.
+as their fields, enums as their values, sets and tuples as lists: all are rebuilt
+from the type hints of the function that receives them (workflows, activities,
+signal and query handlers). Nothing is ever pickled, and decoding never imports
+or runs anything named by the payload.
 """
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import datetime as dt
 import decimal
+import enum
 import functools
 import inspect
 import json
@@ -45,6 +48,8 @@ def encode(value: Any, *, what: str = "value") -> Any:
 
 
 def _encode(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return _encode(value.value)
     if isinstance(value, str):
         return check_text(value)
     if value is None or isinstance(value, (bool, int)):
@@ -72,6 +77,8 @@ def _encode(value: Any) -> Any:
         return out
     if isinstance(value, (list, tuple)):
         return [_encode(item) for item in value]
+    if isinstance(value, (set, frozenset)):
+        return _sorted_if_possible([_encode(item) for item in value])
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
     model_dump = getattr(value, "model_dump", None)
@@ -103,34 +110,135 @@ def _untag(data: Any) -> Any:
     return data
 
 
+def _sorted_if_possible(items: list[Any]) -> list[Any]:
+    """A set's items in a stable order where they can be compared (set order varies between processes)."""
+    try:
+        return sorted(items)
+    except TypeError:
+        return items
+
+
+class _Mismatch(Exception):
+    """The value does not fit the hint (a Union then tries its next member)."""
+
+
 def _shape(value: Any, hint: Any) -> Any:
-    """Best effort: build dataclasses and pydantic models the hint asks for; leave the rest."""
+    """Rebuild what the hint asks for; where the value does not fit it, leave the value as it is."""
+    try:
+        return _fit(value, hint)
+    except _Mismatch:
+        return value
+
+
+_SCALARS: dict[type, Callable[[Any], Any]] = {
+    dt.datetime: lambda v: dt.datetime.fromisoformat(v) if isinstance(v, str) else _refuse(),
+    dt.date: lambda v: dt.date.fromisoformat(v) if isinstance(v, str) else _refuse(),
+    decimal.Decimal: lambda v: decimal.Decimal(str(v)) if isinstance(v, (str, int, float)) else _refuse(),
+    uuid.UUID: lambda v: uuid.UUID(v) if isinstance(v, str) else _refuse(),
+    float: lambda v: float(v) if isinstance(v, int) and not isinstance(v, bool) else _refuse(),
+}
+
+
+def _refuse() -> Any:
+    raise _Mismatch
+
+
+def _fit(value: Any, hint: Any) -> Any:
+    """``value`` rebuilt as ``hint`` says, or ``_Mismatch``."""
+    if hint in (None, Any, inspect.Parameter.empty, object):
+        return value
     origin = typing.get_origin(hint)
+    if origin is typing.Annotated:
+        return _fit(value, typing.get_args(hint)[0])
     if origin in (typing.Union, types.UnionType):
+        return _fit_union(value, typing.get_args(hint))
+    if origin is typing.Literal:
+        if value in typing.get_args(hint):
+            return value
+        raise _Mismatch
+    if hint is type(None):
         if value is None:
             return None
-        for option in typing.get_args(hint):
-            if option is not type(None):
-                shaped = _shape(value, option)
-                if shaped is not value:
-                    return shaped
+        raise _Mismatch
+    if origin is not None:
+        return _fit_generic(value, origin, typing.get_args(hint))
+    if not isinstance(hint, type):
+        return value  # a TypeVar, a string left unresolved, ...
+    if issubclass(hint, enum.Enum):
+        if isinstance(value, hint):
+            return value
+        try:
+            return hint(value)
+        except ValueError:
+            raise _Mismatch from None
+    if hint in (list, tuple, set, frozenset):
+        return _fit_generic(value, hint, ())
+    if hint is dict:
+        return _fit_generic(value, dict, ())
+    if isinstance(value, hint) and not (hint is int and isinstance(value, bool)):
         return value
-    if origin in (list, Sequence, tuple) and isinstance(value, list):
-        args = typing.get_args(hint)
-        if origin is tuple:
-            return tuple(value)
-        return [_shape(v, args[0]) for v in value] if args else value
-    if origin in (dict, Mapping) and isinstance(value, dict):
-        args = typing.get_args(hint)
-        return {k: _shape(v, args[1]) for k, v in value.items()} if len(args) == 2 else value
-    if isinstance(hint, type) and isinstance(value, dict):
+    if isinstance(value, dict):
         if dataclasses.is_dataclass(hint):
             field_hints = _hints(hint)
-            return hint(**{k: _shape(v, field_hints.get(k)) for k, v in value.items()})
+            try:
+                return hint(**{k: _fit(v, field_hints.get(k)) for k, v in value.items()})
+            except TypeError:
+                raise _Mismatch from None
         validate = getattr(hint, "model_validate", None)
         if callable(validate):
-            return validate(value)
-    return value
+            try:
+                return validate(value)
+            except ValueError:  # pydantic's ValidationError
+                raise _Mismatch from None
+    convert = _SCALARS.get(hint)
+    if convert is not None:
+        try:
+            return convert(value)
+        except (ValueError, decimal.InvalidOperation):
+            raise _Mismatch from None
+    raise _Mismatch
+
+
+def _fit_union(value: Any, options: tuple[Any, ...]) -> Any:
+    if value is None and type(None) in options:
+        return None
+    for option in options:  # in order: the first member the value fits wins
+        if option is type(None):
+            continue
+        try:
+            return _fit(value, option)
+        except _Mismatch:
+            continue
+    raise _Mismatch
+
+
+_SEQUENCES = (list, Sequence, collections.abc.MutableSequence, collections.abc.Iterable, collections.abc.Collection)
+
+
+def _fit_generic(value: Any, origin: Any, args: tuple[Any, ...]) -> Any:
+    if origin in (dict, Mapping, collections.abc.MutableMapping):
+        if not isinstance(value, dict):
+            raise _Mismatch
+        return {k: _fit(v, args[1]) for k, v in value.items()} if len(args) == 2 else value
+    if not isinstance(value, (list, tuple, set, frozenset)):
+        raise _Mismatch
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_fit(v, args[0]) for v in value)
+        if args and args != ((),):
+            if len(args) != len(value):
+                raise _Mismatch
+            return tuple(_fit(v, a) for v, a in zip(value, args, strict=True))
+        return tuple(value)
+    items = [_fit(v, args[0]) for v in value] if args else list(value)
+    if origin in (set, frozenset, collections.abc.Set, collections.abc.MutableSet):
+        try:
+            return frozenset(items) if origin is frozenset else set(items)
+        except TypeError:  # unhashable items
+            raise _Mismatch from None
+    if origin in _SEQUENCES:
+        return items
+    raise _Mismatch
 
 
 def dumps(value: Any, *, what: str = "value", limit: int | None = DEFAULT_MAX_PAYLOAD_BYTES) -> str:

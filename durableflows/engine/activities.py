@@ -6,9 +6,10 @@ late result from an attempt that timed out finds it settled and is dropped.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
+import inspect
 import logging
+import time
 import traceback
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -23,7 +24,7 @@ from ..options import ActivityOptions
 from ..runtime import EventType
 from ..sql import Batch, Pending
 from ..transactions import write_transaction
-from . import doorbell
+from . import async_activities, doorbell
 
 log = logging.getLogger("durableflows.activities")
 State = ActivityTask.State
@@ -47,12 +48,23 @@ class Failure:
         return cls(type(exc).__name__, str(exc), formatted)
 
 
+#: ``Outcome.heartbeat_details`` when the attempt left no heartbeat details unsaved.
+UNCHANGED: Any = type("Unchanged", (), {"__repr__": lambda self: "UNCHANGED"})()
+
+
 @dataclasses.dataclass(frozen=True)
 class Outcome:
-    """How one attempt ended: an encoded result, or a failure."""
+    """How one attempt ended: an encoded result, or a failure; with details of heartbeats not yet saved."""
 
     result: Any = None
     failure: Failure | None = None
+    timed_out: bool = False
+    heartbeat_details: Any = UNCHANGED
+
+    @property
+    def details_update(self) -> dict[str, Any]:
+        """The column update that saves the attempt's last heartbeat details, if a throttled one was not."""
+        return {} if self.heartbeat_details is UNCHANGED else {"heartbeat_details": self.heartbeat_details}
 
 
 def execute(task_pk: int, attempt: int, *, ring_workflow: bool = True) -> Any:
@@ -92,23 +104,30 @@ def attempt_deadline(options: ActivityOptions, started_at: datetime) -> datetime
 
 
 def run_attempt(task: ActivityTask) -> Outcome:
-    """Run the activity's code for a claimed attempt, outside any transaction."""
+    """Run the activity's code for a claimed attempt, outside any transaction.
+
+    An ``async def`` activity runs on a loop thread of its own and is cancelled at its deadline.
+    """
     options = ActivityOptions.from_json(task.options)
-    token = current_activity.set(_AttemptContext(task, options))
+    context = _AttemptContext(task, options)
+    token = current_activity.set(context)
     try:
         definition = registry.get_activity(task.name)
         args, _ = serialization.decode_arguments(definition.fn, task.args)
         result = overrides.get(task.name, definition.fn)(*args)
-        if asyncio.iscoroutine(result):
-            result = asyncio.run(result)
+        if inspect.isawaitable(result):
+            result = async_activities.run(result, context)
         encoded = serialization.check(
             result, what=f"result of activity {task.name!r}", limit=df_settings.MAX_PAYLOAD_BYTES
         )
+    except async_activities.AttemptTimedOut as exc:
+        failure = Failure("TimeoutError", str(exc))
+        return Outcome(failure=failure, timed_out=True, heartbeat_details=context.unsaved_details)
     except Exception as exc:  # noqa: BLE001 - every failure of user code is recorded
-        return Outcome(failure=Failure.from_exception(exc))
+        return Outcome(failure=Failure.from_exception(exc), heartbeat_details=context.unsaved_details)
     finally:
         current_activity.reset(token)
-    return Outcome(result=encoded)
+    return Outcome(result=encoded, heartbeat_details=context.unsaved_details)
 
 
 def record(task: ActivityTask, outcome: Outcome, *, timed_out: bool = False, ring_workflow: bool = True) -> Any:
@@ -128,7 +147,9 @@ def settle(task: ActivityTask, outcome: Outcome, *, timed_out: bool = False) -> 
     when a retry was scheduled or the attempt no longer holds (a late result).
     """
     if outcome.failure is None:
-        return completed_fact(task, outcome, complete(task))
+        return completed_fact(task, outcome, complete(task, details=outcome.heartbeat_details))
+    timed_out = timed_out or outcome.timed_out
+    details = outcome.details_update  # saved with the attempt's end, so a retry resumes from the last ones
     now = storage.now()
     attempt = task.attempt
     holds = {"id": task.pk, "attempt": attempt, "state": (State.STARTED, State.SCHEDULED)}
@@ -139,7 +160,7 @@ def settle(task: ActivityTask, outcome: Outcome, *, timed_out: bool = False) -> 
     if delay is not None and task.expires_at is not None and now + timedelta(seconds=delay) >= task.expires_at:
         delay = None
     error = {"type": failure.type, "message": failure.message, "traceback": failure.traceback, "attempt": attempt}
-    if update({**holds, "cancel_requested": True}, state=State.CANCELLED, closed_at=now, last_error=error):
+    if update({**holds, "cancel_requested": True}, state=State.CANCELLED, closed_at=now, last_error=error, **details):
         return None  # the workflow asked to cancel it and has moved on: no retry, no fact
     if delay is not None:
         due = now + timedelta(seconds=delay)
@@ -153,11 +174,13 @@ def settle(task: ActivityTask, outcome: Outcome, *, timed_out: bool = False) -> 
             started_at=None,
             deadline=None,
             last_error=error,
+            **details,
         )
         if retried and countdown:
             doorbell.ring_activity(task.pk, attempt + 1, queue=task.queue or None, countdown=delay)
         return None
-    if not update(holds, state=State.TIMED_OUT if timed_out else State.FAILED, closed_at=now, last_error=error):
+    closed = State.TIMED_OUT if timed_out else State.FAILED
+    if not update(holds, state=closed, closed_at=now, last_error=error, **details):
         return None
     data = {
         "activity_id": task.activity_id,
@@ -171,10 +194,11 @@ def settle(task: ActivityTask, outcome: Outcome, *, timed_out: bool = False) -> 
     return (EventType.ACTIVITY_TIMED_OUT if timed_out else EventType.ACTIVITY_FAILED), data
 
 
-def complete(task: ActivityTask, *, batch: Batch | None = None) -> int | Pending[int]:
-    """Mark a successful attempt completed if it still holds: 1 if it did, else 0."""
+def complete(task: ActivityTask, *, batch: Batch | None = None, details: Any = UNCHANGED) -> int | Pending[int]:
+    """Mark a successful attempt completed if it still holds (saving unsaved heartbeat ``details``): 1 if it did."""
     holds = {"id": task.pk, "attempt": task.attempt, "state": State.STARTED}
-    return storage.activity_tasks.update(holds, state=State.COMPLETED, closed_at=storage.now(), batch=batch)
+    saved = {} if details is UNCHANGED else {"heartbeat_details": details}
+    return storage.activity_tasks.update(holds, state=State.COMPLETED, closed_at=storage.now(), batch=batch, **saved)
 
 
 def completed_fact(task: ActivityTask, outcome: Outcome, held: int) -> tuple[EventType, dict] | None:
@@ -197,6 +221,13 @@ class _AttemptContext:
         self._task = task
         self._options = options
         self._last: datetime | None = None
+        self._deadline = task.deadline
+        self._deadline_at = self._monotonic_deadline()
+        #: Details of heartbeats the throttle did not write: saved with the attempt's outcome.
+        self.unsaved_details: Any = UNCHANGED
+        #: Runs a database call on the thread that claimed the attempt (an async activity's loop has its own).
+        self.on_owner_thread: Callable[[Callable[[], Any]], Any] = _call
+        timeout = options.heartbeat_timeout
         self.info = ActivityInfo(
             workflow_id=task.run.workflow_id,
             run_id=str(task.run_id),
@@ -204,22 +235,52 @@ class _AttemptContext:
             activity_name=task.name,
             attempt=task.attempt,
             heartbeat_details=serialization.decode(task.heartbeat_details),
+            heartbeat_timeout=timedelta(seconds=timeout) if timeout else None,
         )
 
     def heartbeat(self, details: Any = None) -> None:
         now = storage.now()
+        encoded = serialization.check(details, what="heartbeat details", limit=df_settings.MAX_PAYLOAD_BYTES)
         timeout = self._options.heartbeat_timeout
         throttle = timedelta(seconds=(timeout * 0.5) if timeout else 10.0)
         if self._last is not None and now - self._last < throttle:
+            self.unsaved_details = encoded
             return
-        encoded = serialization.check(details, what="heartbeat details", limit=df_settings.MAX_PAYLOAD_BYTES)
+        self.unsaved_details = UNCHANGED
+        alive = self.on_owner_thread(lambda: self._save(now, encoded))
+        self._last = now
+        if not alive:
+            raise ActivityCancelled(f"activity {self._task.name!r} was cancelled or timed out")
+
+    def _save(self, now: datetime, encoded: Any) -> bool:
         update: dict[str, Any] = {"heartbeat_at": now, "heartbeat_details": encoded}
+        timeout = self._options.heartbeat_timeout
         if timeout:
             hard_deadline = self._task.started_at + timedelta(seconds=self._options.start_to_close_timeout)
             update["deadline"] = min(hard_deadline, now + timedelta(seconds=timeout))
         alive = ActivityTask.objects.filter(
             pk=self._task.pk, attempt=self._task.attempt, state=State.STARTED, cancel_requested=False
         ).update(**update)
-        self._last = now
-        if not alive:
-            raise ActivityCancelled(f"activity {self._task.name!r} was cancelled or timed out")
+        if alive and timeout:
+            self._deadline = update["deadline"]
+            self._deadline_at = self._monotonic_deadline()
+        return bool(alive)
+
+    # -- the deadline, for the runner of async activities ---------------------------------
+    def _monotonic_deadline(self) -> float:
+        if self._deadline is None:
+            return float("inf")
+        return time.monotonic() + (self._deadline - storage.now()).total_seconds()
+
+    def seconds_left(self) -> float:
+        return self._deadline_at - time.monotonic()
+
+    def timeout_cause(self) -> str:
+        hard_deadline = self._task.started_at + timedelta(seconds=self._options.start_to_close_timeout)
+        if self._options.heartbeat_timeout and self._deadline is not None and self._deadline < hard_deadline:
+            return "heartbeat_timeout exceeded"
+        return "start_to_close_timeout exceeded"
+
+
+def _call(fn: Callable[[], Any]) -> Any:
+    return fn()

@@ -6,6 +6,8 @@ import collections
 import threading
 from typing import Any
 
+from django.db import transaction
+
 from ..runtime import WorkflowExecution
 
 
@@ -16,6 +18,16 @@ class ExecutionCache:
         self.size = size
         self._entries: collections.OrderedDict[Any, WorkflowExecution] = collections.OrderedDict()
         self._lock = threading.Lock()
+        #: Keep executions as soon as their task's work is written, without waiting for the commit:
+        #: for ``durableflows.testing``, whose tasks run inside a test's transaction that never commits.
+        self.keep_before_commit = False
+
+    def put_after_commit(self, run_id: Any, execution: WorkflowExecution) -> None:
+        """Keep ``execution`` once the current transaction commits (its rolled-back state must not be kept)."""
+        if self.keep_before_commit:
+            self.put(run_id, execution)
+        else:
+            transaction.on_commit(lambda: self.put(run_id, execution))
 
     def take(self, run_id: Any, history_length: int) -> WorkflowExecution | None:
         """Remove and return the execution of ``run_id`` if it is exactly at ``history_length``."""
@@ -23,7 +35,7 @@ class ExecutionCache:
             execution = self._entries.pop(run_id, None)
         if execution is None:
             return None
-        if execution.last_sequence == history_length and not execution.is_closed:
+        if execution.last_sequence == history_length and not execution.is_closed and not execution.is_discarded:
             return execution
         execution.discard()  # another worker moved the run on; this copy is stale
         return None

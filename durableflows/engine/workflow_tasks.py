@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection
 
 from .. import registry, storage
 from ..conf import df_settings
@@ -106,7 +106,9 @@ def _process(
     reads = Batch()
     locked = storage.runs.get({"run_id": run_id}, lock=_lock_clause(), exists=_HAS_INBOX, batch=reads)
     history = None if run_id in cache else storage.load_history(run_id, batch=reads)
-    completing = activities.complete(settle[0], batch=reads) if settle and settle[1].failure is None else None
+    completing = None
+    if settle is not None and settle[1].failure is None:
+        completing = activities.complete(settle[0], batch=reads, details=settle[1].heartbeat_details)
     reads.run()
     run = locked.value
     if run is None:
@@ -168,7 +170,7 @@ def _process_ahead(
     with write_transaction():
         batch = Batch()
         locked = storage.runs.get({"run_id": run.pk}, lock=_lock_clause(), exists=_HAS_INBOX, batch=batch)
-        held = activities.complete(task, batch=batch)
+        held = activities.complete(task, batch=batch, details=outcome.heartbeat_details)
         if not _writes_only_own_rows(run, execution, new_events):
             batch.run()
             return _persist(_as_assumed(locked.value, expected, held.value), execution, new_events, now, eager=eager)
@@ -227,7 +229,7 @@ def _persist(
     changed = ["history_length"]
     run.history_length = execution.last_sequence
     if execution.vars != run.vars:
-        run.vars = execution.vars
+        run.vars = dict(execution.vars)  # a copy: the execution's own dict changes on, unseen, in later tasks
         changed.append("vars")
     if run.wake_at is not None or run.task_error:
         run.wake_at, run.task_error = None, ""
@@ -246,7 +248,7 @@ def _persist(
     for task in scheduled:
         if task is not eager_activity:
             doorbell.ring_activity(task.pk, 1, queue=task.queue or None)
-    transaction.on_commit(lambda: cache.put(run.pk, execution))
+    cache.put_after_commit(run.pk, execution)
     return TaskResult("closed" if execution.is_closed else "advanced", eager_activity)
 
 
@@ -307,6 +309,7 @@ def _apply_commands(
     With ``claim_lone``, a lone new activity on the default queue is inserted
     already claimed (attempt 1 started), for this worker to run at once. The new
     activity tasks are queued in ``batch``: their ids are set once it has run.
+    Returns the new tasks to run: those cancelled in this same task are stored cancelled.
     """
     new_tasks: list[ActivityTask] = []
     for event in events:
@@ -333,7 +336,11 @@ def _apply_commands(
                     )
                 )
             case EventType.ACTIVITY_CANCEL_REQUESTED:
-                _request_activity_cancel(run, data["activity_id"], now)
+                unsent = next((task for task in new_tasks if task.activity_id == data["activity_id"]), None)
+                if unsent is not None:  # scheduled by this same task: stored as cancelled, never run
+                    unsent.state, unsent.cancel_requested, unsent.closed_at = ActivityTask.State.CANCELLED, True, now
+                else:
+                    _request_activity_cancel(run, data["activity_id"], now)
             case EventType.TIMER_STARTED:
                 Timer.objects.create(
                     run=run, timer_id=data["timer_id"], fire_at=datetime.fromisoformat(data["fire_at"])
@@ -350,12 +357,13 @@ def _apply_commands(
                     )
             case EventType.CHILD_WORKFLOW_STARTED:
                 _start_child(run, data)
-    if claim_lone and len(new_tasks) == 1 and not new_tasks[0].queue:
-        task = new_tasks[0]
+    to_run = [task for task in new_tasks if task.state == ActivityTask.State.SCHEDULED]
+    if claim_lone and len(to_run) == 1 and not to_run[0].queue:
+        task = to_run[0]
         task.state, task.started_at = ActivityTask.State.STARTED, now
         task.deadline = activities.attempt_deadline(ActivityOptions.from_json(task.options), now)
     storage.activity_tasks.insert(new_tasks, batch=batch)
-    return new_tasks
+    return to_run
 
 
 def _request_activity_cancel(run: WorkflowRun, activity_id: int, now: datetime) -> None:

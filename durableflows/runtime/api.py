@@ -116,7 +116,7 @@ async def wait_signal(name: str, timeout: Duration | None = None) -> Any:
     execution = _current("wait_signal")
     buffer = execution.signals[name]
     await wait_condition(lambda: len(buffer) > 0, timeout)
-    return buffer.popleft()
+    return serialization.decode(buffer.popleft())
 
 
 def set_signal_handler(name: str, handler: Callable[[Any], Any] | None) -> None:

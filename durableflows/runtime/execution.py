@@ -121,7 +121,10 @@ class WorkflowExecution:
             self._new = None
 
     def query(self, name: str, args: list[Any]) -> Any:
-        """Answer a query from the current state; queries may not issue commands."""
+        """Answer a query from the current state, its (encoded) ``args`` rebuilt from the handler's hints.
+
+        Queries may not issue commands.
+        """
         handler = self.query_handlers.get(name)
         if handler is None:
             known = ", ".join(sorted(self.query_handlers)) or "none"
@@ -131,7 +134,8 @@ class WorkflowExecution:
         asyncio.events._set_running_loop(self.loop)
         self._querying = True
         try:
-            return handler(*args)
+            decoded, _ = serialization.decode_arguments(handler, list(args))
+            return handler(*decoded)
         finally:
             self._querying = False
             asyncio.events._set_running_loop(previous)
@@ -167,11 +171,17 @@ class WorkflowExecution:
         return self.closed_by is not None
 
     @property
+    def is_discarded(self) -> bool:
+        return self._discarded
+
+    @property
     def last_sequence(self) -> int:
         return len(self.history)
 
     def info(self) -> WorkflowInfo:
+        """Who this run is; its length is the history up to the point being run (or replayed), as first seen."""
         start = self._start
+        length = self._cursor  # live, the whole history so far; replaying, the events replayed up to here
         return WorkflowInfo(
             workflow_id=start["workflow_id"],
             run_id=start["run_id"],
@@ -179,8 +189,8 @@ class WorkflowExecution:
             parent_workflow_id=start.get("parent_workflow_id"),
             continued_from_run_id=start.get("continued_from_run_id"),
             start_time=self.history[0].timestamp,
-            history_length=len(self.history),
-            continue_as_new_suggested=len(self.history) >= self._suggest_after,
+            history_length=length,
+            continue_as_new_suggested=length >= self._suggest_after,
         )
 
     # -- facts ---------------------------------------------------------------------
@@ -204,7 +214,7 @@ class WorkflowExecution:
                 if handle is not None:
                     self.loop.fire(handle)
             case EventType.SIGNAL_RECEIVED:
-                self._deliver_signal(data["name"], serialization.decode(data.get("payload")))
+                self._deliver_signal(data["name"], data.get("payload"))
             case EventType.CHILD_WORKFLOW_COMPLETED:
                 self._resolve(self._children, data["child_id"], result=data.get("result"))
             case EventType.CHILD_WORKFLOW_FAILED:
@@ -254,6 +264,7 @@ class WorkflowExecution:
             future.set_result(result)
 
     def _deliver_signal(self, name: str, payload: Any) -> None:
+        """Hand an (encoded) payload to the signal's handler, or buffer it for ``wait_signal``."""
         handler = self.signal_handlers.get(name)
         if handler is None:
             self.signals[name].append(payload)
@@ -261,10 +272,14 @@ class WorkflowExecution:
             self.call_handler(handler, payload)
 
     def call_handler(self, handler: Callable[[Any], Any], payload: Any) -> None:
-        """Run a signal handler (sync or async) as a task; an error in it fails the run."""
+        """Run a signal handler (sync or async) as a task on the payload rebuilt from its type hints.
+
+        An error in the handler, or in rebuilding its argument, fails the run.
+        """
 
         async def run() -> None:
-            result = handler(payload)
+            args, _ = serialization.decode_arguments(handler, [payload])
+            result = handler(*args)
             if asyncio.iscoroutine(result):
                 await result
 

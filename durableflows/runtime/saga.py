@@ -54,7 +54,7 @@ class Saga:
 def _is_activity(compensation: Any) -> bool:
     if isinstance(compensation, str):
         return compensation in registry.activities()
-    return isinstance(getattr(compensation, registry._ATTR, None), registry.ActivityDefinition)
+    return registry.find_activity(compensation) is not None
 
 
 def _is_control_flow(exc: BaseException) -> bool:

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from .. import registry, storage
 from ..client import WorkflowHandle, start
-from ..engine import activities, doorbell, housekeeping
+from ..engine import activities, doorbell, housekeeping, scheduler
 from ..engine.workflow_tasks import cache, process_workflow_task
-from ..models import ActivityTask, InboxItem, Timer, WorkflowRun
+from ..models import ActivityTask, InboxItem, Schedule, Timer, WorkflowRun
 from ..options import Duration, to_seconds
 from ..status import Status
 
@@ -72,19 +72,21 @@ class WorkflowEnvironment:
 
     # -- lifecycle -----------------------------------------------------------------
     def __enter__(self) -> WorkflowEnvironment:
-        self._saved = (dict(activities.overrides), doorbell.muted)
+        self._saved = (dict(activities.overrides), doorbell.muted, cache.keep_before_commit)
         storage.set_clock(self.now)
         doorbell.muted = True
         cache.clear()
+        cache.keep_before_commit = True  # the test's transaction never commits: keep executions at once
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        overrides, muted = self._saved or ({}, False)
+        overrides, muted, keep_before_commit = self._saved or ({}, False, False)
         activities.overrides.clear()
         activities.overrides.update(overrides)
         doorbell.muted = muted
         storage.set_clock(None)
-        cache.clear()
+        cache.clear()  # unwinds suspended workflow code inside its loop, not later in the garbage collector
+        cache.keep_before_commit = keep_before_commit
 
     # -- time ----------------------------------------------------------------------
     def now(self) -> datetime:
@@ -166,6 +168,7 @@ class WorkflowEnvironment:
             activities.execute(pk, attempt, ring_workflow=False)
             progressed = True
         fired = housekeeping.fire_due_timers(now) + housekeeping.time_out_activities(now)
+        fired += scheduler.start_due_schedules(now)
         stuck = WorkflowRun.objects.filter(status__in=(Status.PENDING, Status.RUNNING)).exclude(task_error="").first()
         if stuck is not None:
             raise RuntimeError(f"the workflow task of {stuck.workflow_id!r} failed:\n{stuck.task_error}")
@@ -185,6 +188,10 @@ class WorkflowEnvironment:
             WorkflowRun.objects.filter(status=Status.PENDING)
             .order_by("start_at")
             .values_list("start_at", flat=True)
+            .first(),
+            Schedule.objects.filter(paused=False, next_fire_at__isnull=False)
+            .order_by("next_fire_at")
+            .values_list("next_fire_at", flat=True)
             .first(),
         ]
         due = [c for c in candidates if c is not None]

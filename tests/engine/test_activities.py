@@ -120,11 +120,12 @@ def test_heartbeat_details_survive_into_the_next_attempt(durableflows_env):
 
     activities.overrides["engine.progress"] = crash_after_three
     try:
-        assert durableflows_env.get_handle(handle.workflow_id).result() == 1
+        assert durableflows_env.get_handle(handle.workflow_id).result() == 3
     finally:
         del activities.overrides["engine.progress"]
-    # the first heartbeat is recorded at once, later ones are throttled within the heartbeat timeout
-    assert calls == [(1, None), (2, 1)]
+    # the first heartbeat is recorded at once, later ones are throttled within the heartbeat timeout;
+    # the last details of the attempt are saved with its failure all the same
+    assert calls == [(1, None), (2, 3)]
     assert task.pk == ActivityTask.objects.get(run__workflow_id=handle.workflow_id).pk
 
 
@@ -153,3 +154,93 @@ def test_heartbeat_raises_once_the_workflow_cancelled(durableflows_env):
     assert count(handle, "ActivityCancelRequested") == 1
     task.refresh_from_db()
     assert task.state == "cancelled"
+
+
+def test_an_activity_cancelled_in_the_task_that_scheduled_it_never_runs(durableflows_env):
+    from .workflows import calls, cancellation
+
+    calls.clear()
+    handle = durableflows_env.start(cancellation)
+    handle.cancel("at once")  # applied in the same workflow task as the start
+    with pytest.raises(df.WorkflowFailed) as raised:
+        handle.result()
+    assert raised.value.status == df.Status.CANCELLED
+    assert calls == ["echo:cleanup"]
+    states = dict(ActivityTask.objects.values_list("name", "state"))
+    assert states == {"engine.never_completes": "cancelled", "engine.echo": "completed"}
+    assert count(handle, "ActivityCancelRequested") == 1
+
+
+def test_heartbeat_and_activity_info_work_in_async_activities(durableflows_env):
+    from .workflows import async_heartbeating
+
+    handle = durableflows_env.start(async_heartbeating, 3)
+    assert handle.result() == {"attempt": 1, "heartbeat_timeout": 30.0}
+    task = ActivityTask.objects.get()
+    assert task.heartbeat_at is not None
+    assert task.heartbeat_details == 3  # the last, throttled, heartbeat is saved with the completion
+
+
+def test_heartbeat_in_an_async_activity_raises_once_the_workflow_cancelled(durableflows_env):
+    handle = df.start("engine.heartbeating", 5)
+    process_workflow_task(handle.run_id)
+    seen = []
+
+    async def heartbeats(n):
+        try:
+            df.heartbeat(0)  # the first heartbeat of an attempt is recorded at once
+        except df.ActivityCancelled:
+            seen.append("cancelled")
+            raise
+        return "finished anyway"
+
+    durableflows_env.mock_activity("engine.progress", side_effect=heartbeats)
+    task = activities.claim(ActivityTask.objects.get().pk, 1)
+    handle.cancel("stop")  # while the attempt is claimed: the workflow asks to cancel it
+    process_workflow_task(handle.run_id)
+    outcome = activities.run_attempt(task)
+    assert seen == ["cancelled"] and outcome.failure.type == "ActivityCancelled"
+    assert activities.record(task, outcome, ring_workflow=False) is None
+    assert handle.status == df.Status.CANCELLED
+    assert ActivityTask.objects.get().state == "cancelled"
+
+
+@pytest.mark.parametrize(
+    "heartbeat_timeout, cause", [(None, "start_to_close_timeout exceeded"), (0.3, "heartbeat_timeout exceeded")]
+)
+def test_an_async_activity_is_cancelled_when_its_attempt_times_out(durableflows_env, heartbeat_timeout, cause):
+    import time
+
+    from .workflows import calls, hanging
+
+    calls.clear()
+    began = time.monotonic()
+    handle = durableflows_env.start(hanging, heartbeat_timeout)
+    assert handle.result() == {"type": "TimeoutError", "message": cause, "attempts": 2}
+    assert time.monotonic() - began < 2.5  # each attempt was interrupted, not left to sleep its 3 s
+    assert calls == ["hangs:cancelled", "hangs:cancelled"]
+    assert ActivityTask.objects.get().state == "timed_out"
+
+
+class Inventory:
+    """Activities bound to an object built with its dependencies."""
+
+    def __init__(self, stock: dict) -> None:
+        self.stock = stock
+
+    @df.activity_method(name="engine.inventory.reserve")
+    def reserve(self, sku: str) -> int:
+        self.stock[sku] -= 1
+        return self.stock[sku]
+
+
+@df.workflow(name="engine.reserving")
+async def reserving(sku: str) -> int:
+    return await df.execute_activity(Inventory.reserve, sku)
+
+
+def test_activities_registered_on_an_object_run_with_its_dependencies(durableflows_env):
+    inventory = Inventory({"apple": 3})
+    assert df.register_activities(inventory) == ["engine.inventory.reserve"]
+    assert durableflows_env.start(reserving, "apple").result() == 2
+    assert inventory.stock == {"apple": 2}

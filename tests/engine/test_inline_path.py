@@ -11,7 +11,7 @@ from durableflows.engine.workflow_tasks import cache
 from durableflows.models import ActivityTask, InboxItem
 from durableflows.tasks import activity_task, workflow_task
 
-from .workflows import echo_sleep_echo, echo_then_signal, three_steps
+from .workflows import echo_sleep_echo, echo_then_signal, staged_order, three_steps
 
 
 @pytest.fixture
@@ -152,3 +152,30 @@ def test_a_step_that_starts_a_timer_locks_first_and_keeps_its_execution(worker_p
     assert sum(q["sql"].count('FROM "durableflows_historyevent"') for q in queries) == 1  # no replay
     assert [e.type.value for e in handle.history()][-1] == "TimerStarted"
     assert cache.take(handle._run_id, len(handle.history())) is not None
+
+
+def test_every_variable_set_on_the_inline_path_is_stored(worker_process):
+    handle = df.start(staged_order, 1)
+    assert workflow_task(handle.run_id) == "advanced"
+    assert handle.result(timeout=0) == "shipped"
+    recorded = [e.data["value"] for e in handle.history() if e.type.value == "VarSet"]
+    assert recorded == ["reserving", "shipping", "shipped"]
+    assert handle.vars() == {"stage": "shipped"}
+
+
+def test_the_last_heartbeat_details_of_a_failed_attempt_are_saved_for_the_retry(worker_process):
+    from durableflows.engine import activities
+
+    def heartbeat_then_fail(n):
+        for i in range(n):
+            df.heartbeat(i + 1)  # the first is written at once, the others throttled
+        raise ConnectionError("lost")
+
+    activities.overrides["engine.progress"] = heartbeat_then_fail
+    try:
+        handle = df.start("engine.heartbeating", 3)
+        workflow_task(handle.run_id)
+    finally:
+        del activities.overrides["engine.progress"]
+    task = ActivityTask.objects.get()
+    assert (task.state, task.attempt, task.heartbeat_details) == ("scheduled", 2, 3)

@@ -50,7 +50,7 @@ def test_start_rolled_back_with_the_callers_transaction_leaves_nothing():
     [
         (("engine.no_such_workflow",), df.UnknownWorkflowError),
         ((three_steps, object()), df.SerializationError),
-        ((three_steps, {1, 2}), TypeError),
+        ((three_steps, b"bytes"), TypeError),
         ((three_steps, "x" * (3 * 1024 * 1024)), df.SerializationError),
         ((three_steps,), df.InvalidArguments),  # too few
         ((three_steps, 1, 2), df.InvalidArguments),  # too many

@@ -101,3 +101,29 @@ def test_queries_replay_in_the_calling_process(durableflows_env):
     assert handle.query("stage") == "waiting for approval"
     with pytest.raises(TypeError):
         handle.query("stage", object())
+
+
+def test_an_entity_that_continues_as_new_when_suggested_survives_cold_workers(db, settings):
+    from durableflows.engine import activities
+    from durableflows.models import ActivityTask
+
+    from .workflows import entity
+
+    # Five events per signal (signal, activity scheduled, started, completed, variable): the history
+    # passes 12 while the code awaits the activity, so a cold replay must not see it before that point.
+    settings.DURABLEFLOWS = {"SUGGEST_CONTINUE_AS_NEW_AFTER": 12}
+    first_run = df.start(entity, 0, id="entity-1").run_id
+    handle = df.get_handle("entity-1")  # follows the workflow id to its latest run
+    for _ in range(20):
+        if handle.run_id != first_run:
+            break
+        cache.clear()  # every task lands on a cold worker, which replays the whole history
+        if not ActivityTask.objects.filter(state="scheduled").exists():
+            handle.signal("add", 1)
+        assert process_workflow_task(first_run).outcome != "held", WorkflowRun.objects.get().task_error
+        for task in ActivityTask.objects.filter(state="scheduled"):
+            activities.execute(task.pk, task.attempt, ring_workflow=False)
+    first = WorkflowRun.objects.get(run_id=first_run)
+    assert (first.status, first.history_length) == ("continued_as_new", 17)
+    assert first.vars == {"total": 3}
+    assert handle.status == "pending" and handle.history()[0].data["args"] == [3]

@@ -64,3 +64,19 @@ def test_unserializable_signal_payload_is_refused(durableflows_env):
         handle.signal("item", object())
     handle.signal("item", "ok")
     assert handle.result() == ["ok"]
+
+
+def test_a_query_sees_signals_accepted_but_not_yet_processed(durableflows_env):
+    from durableflows.models import InboxItem
+
+    from .workflows import tally
+
+    handle = durableflows_env.start(tally)
+    durableflows_env.run_until_idle()
+    handle.signal("add", 5)
+    handle.signal("add", 2)
+    recorded = len(handle.history())
+    assert handle.query("total") == 7  # no worker has processed the signals yet
+    assert len(handle.history()) == recorded and InboxItem.objects.count() == 2  # the query recorded nothing
+    handle.signal("close")
+    assert handle.result() == 7

@@ -165,3 +165,92 @@ async def echo_sleep_echo(x: int) -> list:
     a = await df.execute_activity(echo, x)
     await df.sleep(timedelta(hours=1))
     return [a, await df.execute_activity(echo, a + 1)]
+
+
+@df.workflow(name="engine.staged_order")
+async def staged_order(x: int) -> str:
+    df.set_var("stage", "reserving")
+    await df.execute_activity(echo, x)
+    df.set_var("stage", "shipping")
+    await df.execute_activity(echo, x + 1)
+    df.set_var("stage", "shipped")
+    return "shipped"
+
+
+@df.workflow(name="engine.entity")
+async def entity(total: int) -> None:
+    """Loops on signals and continues as new when the history grows long, as long-lived entities do."""
+    while not df.info().continue_as_new_suggested:
+        amount = await df.wait_signal("add")
+        total += await df.execute_activity(echo, amount)
+        df.set_var("total", total)
+    df.continue_as_new(total)
+
+
+@df.activity(name="engine.never_completes", heartbeat_timeout=2, start_to_close_timeout=1000)
+def never_completes():
+    calls.append("never_completes")
+    for _ in range(100):  # "for ever", bounded so that a regression fails instead of hanging
+        df.heartbeat()
+    return "ran to the end"
+
+
+@df.workflow(name="engine.cancellation")
+async def cancellation():
+    try:
+        await df.execute_activity(never_completes)
+    finally:
+        await df.execute_activity(echo, "cleanup")
+
+
+@df.activity(name="engine.async_progress", heartbeat_timeout=30)
+async def async_progress(n: int) -> dict:
+    info = df.activity_info()
+    for i in range(info.heartbeat_details or 0, n):
+        await asyncio.sleep(0)
+        df.heartbeat(i + 1)
+    return {"attempt": info.attempt, "heartbeat_timeout": info.heartbeat_timeout.total_seconds()}
+
+
+@df.workflow(name="engine.async_heartbeating")
+async def async_heartbeating(n: int) -> dict:
+    return await df.execute_activity(async_progress, n)
+
+
+@df.activity(name="engine.hangs", start_to_close_timeout=0.3, retry=df.RetryPolicy(maximum_attempts=2))
+async def hangs(heartbeat_first: bool) -> str:
+    if heartbeat_first:
+        df.heartbeat("alive")
+    try:
+        await asyncio.sleep(3)  # long enough to notice, short enough not to stall the suite if interrupted late
+    except asyncio.CancelledError:
+        calls.append("hangs:cancelled")
+        raise
+    return "woke up"
+
+
+@df.workflow(name="engine.hanging")
+async def hanging(heartbeat_timeout: float | None) -> object:
+    options = {"heartbeat_timeout": heartbeat_timeout, "start_to_close_timeout": 60} if heartbeat_timeout else {}
+    try:
+        return await df.execute_activity(hangs, bool(heartbeat_timeout), **options)
+    except df.ActivityError as exc:
+        return {"type": exc.type, "message": exc.message, "attempts": exc.attempts}
+
+
+@df.workflow(name="engine.tally")
+async def tally() -> int:
+    total = {"value": 0}
+    df.set_signal_handler("add", lambda amount: total.update(value=total["value"] + amount))
+    df.set_query_handler("total", lambda: total["value"])
+    await df.wait_signal("close")
+    return total["value"]
+
+
+@df.workflow(name="engine.cleans_up")
+async def cleans_up() -> str:
+    try:
+        await df.wait_signal("never")
+    finally:
+        await df.execute_activity(echo, "cleanup")
+    return "done"

@@ -118,3 +118,14 @@ def test_two_workers_many_workflows(workers):
     for handle in handles:
         assert handle.status == df.Status.COMPLETED
         assert_clean_history(handle, activities=3)
+
+
+def test_a_timed_out_async_activity_is_cancelled_and_frees_its_worker_slot(workers, gate_dir):
+    workers.start(concurrency=1)
+    began = time.monotonic()
+    hanging = df.start(wf.hanging, str(gate_dir), id="it-hanging")
+    assert hanging.result(timeout=RESULT_TIMEOUT) == {"type": "TimeoutError", "attempts": 2}
+    after = df.start(wf.three_steps, "x", id="it-after-hanging")  # the only slot is free again
+    assert after.result(timeout=RESULT_TIMEOUT)["c"] == "x>a>b>c"
+    assert time.monotonic() - began < 30  # not the 2 x 60 s the hung attempts would have slept
+    assert sorted(p.name for p in gate_dir.glob("hangs.cancelled.*")) == ["hangs.cancelled.1", "hangs.cancelled.2"]

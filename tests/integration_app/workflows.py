@@ -7,6 +7,7 @@ says an attempt began, ``<name>.open`` lets a gated attempt finish.
 """
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from datetime import timedelta
@@ -77,6 +78,31 @@ async def sleeper(seconds: float) -> list:
 async def waits_for_signal() -> object:
     """Parks until an "approve" signal arrives and returns its payload (used by the bad-input tests)."""
     return await df.wait_signal("approve", timeout=timedelta(hours=1))
+
+
+@df.activity(
+    name="it.hangs",
+    start_to_close_timeout=timedelta(seconds=1),
+    retry=df.RetryPolicy(maximum_attempts=2, initial_interval=timedelta(milliseconds=200)),
+)
+async def hangs(gate_dir: str) -> str:
+    """An async activity that never finishes in time; marks each attempt that was cancelled."""
+    attempt = df.activity_info().attempt
+    try:
+        await asyncio.sleep(60)
+    except asyncio.CancelledError:
+        (Path(gate_dir) / f"hangs.cancelled.{attempt}").touch()
+        raise
+    return "woke up"
+
+
+@df.workflow(name="it.hanging")
+async def hanging(gate_dir: str) -> object:
+    """Reports how its hanging activity ended."""
+    try:
+        return await df.execute_activity(hangs, gate_dir)
+    except df.ActivityError as exc:
+        return {"type": exc.type, "attempts": exc.attempts}
 
 
 # durableflows auto-imports only ``workflows.py``: import the app's other workflow modules here so the

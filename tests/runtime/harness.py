@@ -28,11 +28,12 @@ class Driver:
         start: datetime = T0,
         step: timedelta = timedelta(seconds=1),
         extra: dict[str, Any] | None = None,
+        suggest_continue_as_new_after: int | None = None,
     ) -> None:
         self.fn = fn
         self.clock = start
         self.step = step
-        self.execution = WorkflowExecution(fn)
+        self.execution = _execution(fn, suggest_continue_as_new_after)
         data = {"workflow_id": workflow_id, "run_id": run_id, "workflow_name": workflow_name}
         data["args"] = serialization.check(list(args))
         data.update(extra or {})
@@ -125,10 +126,18 @@ class Driver:
         return replay(fn or self.fn, self.history)
 
 
-def replay(fn: Callable[..., Any], history: list[Event]) -> WorkflowExecution:
-    execution = WorkflowExecution(fn)
+def replay(
+    fn: Callable[..., Any], history: list[Event], *, suggest_continue_as_new_after: int | None = None
+) -> WorkflowExecution:
+    execution = _execution(fn, suggest_continue_as_new_after)
     execution.replay(history)
     return execution
+
+
+def _execution(fn: Callable[..., Any], suggest_continue_as_new_after: int | None) -> WorkflowExecution:
+    if suggest_continue_as_new_after is None:
+        return WorkflowExecution(fn)
+    return WorkflowExecution(fn, suggest_continue_as_new_after=suggest_continue_as_new_after)
 
 
 def types(events: list[Event]) -> list[EventType]:

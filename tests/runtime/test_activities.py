@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 import durableflows as df
+from durableflows import registry
 from durableflows.runtime import EventType
 
 from .harness import Driver, types
@@ -164,7 +165,7 @@ def test_unknown_activity_name_fails_the_run():
 def test_arguments_that_cannot_be_serialized_fail_before_scheduling():
     @df.workflow(name="tests.runtime.bad_argument")
     async def bad_argument() -> None:
-        await df.execute_activity(named, {1, 2})
+        await df.execute_activity(named, b"bytes")
 
     run = Driver(bad_argument)
     assert run.closed_by.data["type"] == "SerializationError"
@@ -195,3 +196,67 @@ def test_late_result_of_an_unknown_activity_is_ignored():
 def test_activities_cannot_be_called_outside_workflow_code():
     with pytest.raises(RuntimeError, match="only be called from workflow code"):
         asyncio.run(df.execute_activity(charge, 1, "1.00"))
+
+
+class Payments:
+    """Activities as methods of an object built with its dependencies, as users inject them."""
+
+    def __init__(self, gateway: str) -> None:
+        self.gateway = gateway
+
+    @df.activity_method(name="tests.runtime.payments.charge", start_to_close_timeout=12)
+    def charge(self, order_id: int) -> Receipt:
+        return Receipt(f"{self.gateway}-{order_id}", "1.00")
+
+    @df.activity_method
+    async def refund(self, charge_id: str) -> None:
+        return None
+
+    def helper(self) -> None:
+        """Not an activity."""
+
+
+class Shipping:
+    def __init__(self, carrier: str) -> None:
+        self.carrier = carrier
+
+    def ship(self, order_id: int) -> str:
+        return f"{self.carrier}:{order_id}"
+
+
+def test_bound_methods_register_as_activities_and_run_with_their_object():
+    shipping = Shipping("ups")
+    assert df.activity(shipping.ship, name="tests.runtime.shipping.ship", start_to_close_timeout=7) == shipping.ship
+    definition = registry.get_activity(shipping.ship)
+    assert definition.name == "tests.runtime.shipping.ship"
+    assert definition.options.start_to_close_timeout == 7
+    assert definition.fn(3) == "ups:3"
+
+    payments = Payments("stripe")
+    names = df.register_activities(payments)
+    refund_name = f"{__name__}.Payments.refund"
+    assert names == ["tests.runtime.payments.charge", refund_name]
+    assert registry.get_activity(payments.charge).fn(5) == Receipt("stripe-5", "1.00")
+    assert registry.get_activity(Payments.charge).name == "tests.runtime.payments.charge"
+    assert registry.get_activity(payments.refund).is_async
+    with pytest.raises(df.UnknownWorkflowError):
+        registry.get_activity(payments.helper)
+
+
+def test_workflows_schedule_bound_method_activities():
+    payments = Payments("adyen")
+    df.register_activities(payments)
+
+    @df.workflow(name="tests.runtime.bound_activities")
+    async def pay(order_id: int) -> str:
+        receipt = await df.execute_activity(payments.charge, order_id)
+        await df.execute_activity(Payments.refund, receipt.charge_id)
+        return receipt.charge_id
+
+    run = Driver(pay, 9)
+    scheduled = run.scheduled(run.only_activity())
+    assert (scheduled["name"], scheduled["options"]["start_to_close_timeout"]) == ("tests.runtime.payments.charge", 12)
+    run.complete(run.only_activity(), Receipt("adyen-9", "1.00"))
+    assert run.scheduled(run.only_activity())["args"] == ["adyen-9"]
+    run.complete(run.only_activity())
+    assert run.result == "adyen-9"

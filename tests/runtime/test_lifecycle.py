@@ -46,8 +46,8 @@ async def fails() -> None:
 
 
 @df.workflow
-async def unserializable_result() -> set:
-    return {1, 2}
+async def unserializable_result() -> bytes:
+    return b"bytes"
 
 
 @df.workflow
@@ -131,6 +131,52 @@ def test_continue_as_new_is_suggested_past_the_configured_history_length():
     for _ in range(3):
         execution.apply(EventType.SIGNAL_RECEIVED, {"name": "tick", "payload": None}, T0)
     assert execution.closed_by.data == {"result": [False, False, True, True]}
+
+
+@df.workflow(name="tests.life.entity")
+async def entity(total: int) -> None:
+    """The standard long-lived entity: loop on signals, continue as new when the history grows long."""
+    while not df.info().continue_as_new_suggested:
+        total += await df.wait_signal("add")
+        df.set_var("total", total)
+    df.continue_as_new(total)
+
+
+def _entity_until_suggested(suggest_after: int) -> Driver:
+    run = Driver(entity, 0, suggest_continue_as_new_after=suggest_after)
+    while run.closed_by is None:
+        run.signal("add", 1)
+    return run
+
+
+@pytest.mark.parametrize("suggest_after", [10, 5000])
+def test_info_during_replay_is_what_the_code_saw_when_it_first_ran(suggest_after):
+    run = _entity_until_suggested(suggest_after)
+    assert run.closed_by.type is EventType.WORKFLOW_CONTINUED_AS_NEW
+    assert len(run.history) > suggest_after
+    assert run.execution.info().history_length == len(run.history)
+    cold = replay(entity, run.history, suggest_continue_as_new_after=suggest_after)
+    assert cold.closed_by == run.closed_by
+    assert cold.history == run.history
+
+
+def test_info_during_replay_counts_events_up_to_the_point_replayed():
+    @df.workflow(name="tests.life.lengths")
+    async def lengths() -> None:
+        seen = []
+        df.set_query_handler("seen", lambda: seen)
+        for _ in range(3):
+            seen.append(df.info().history_length)
+            df.set_var("length", seen[-1])
+            await df.wait_signal("tick")
+
+    run = Driver(lengths)
+    for _ in range(2):
+        run.signal("tick")
+    assert run.execution.query("seen", []) == [1, 3, 5]
+    cold = replay(lengths, run.history)  # a cold worker sees what the first run saw at each point
+    assert cold.query("seen", []) == [1, 3, 5]
+    assert cold.info().history_length == len(run.history) == 6
 
 
 @pytest.mark.parametrize("fact", [EventType.WORKFLOW_TERMINATED, EventType.WORKFLOW_TIMED_OUT])

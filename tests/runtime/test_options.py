@@ -166,3 +166,9 @@ def test_unknown_names_and_undecorated_functions():
         registry.get_activity(print)
     with pytest.raises(TypeError):
         registry.get_workflow(42)
+
+
+def test_backoff_stays_at_its_cap_however_many_attempts_failed():
+    policy = df.RetryPolicy(initial_interval=1, maximum_interval=60)
+    assert policy.next_delay(1025, "ConnectionError") == 60.0
+    assert policy.next_delay(10**6, "ConnectionError") == 60.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 import math
 import uuid
@@ -136,8 +137,6 @@ def test_return_hint_reads_the_annotation():
 @pytest.mark.parametrize(
     "value",
     [
-        {1, 2},
-        frozenset({1}),
         b"bytes",
         bytearray(b"x"),
         float("nan"),
@@ -148,7 +147,7 @@ def test_return_hint_reads_the_annotation():
         {"__df__": "reserved"},
         object(),
         timedelta(seconds=1),
-        [1, {"deep": {2}}],
+        [1, {"deep": b"x"}],
     ],
     ids=lambda v: type(v).__name__,
 )
@@ -160,8 +159,8 @@ def test_unserializable_values_raise_serialization_error(value):
 
 
 def test_the_error_names_what_was_being_serialized():
-    with pytest.raises(SerializationError, match="arguments of activity 'x'.*set"):
-        s.check([{1}], what="arguments of activity 'x'")
+    with pytest.raises(SerializationError, match="arguments of activity 'x'.*bytes"):
+        s.check([b"x"], what="arguments of activity 'x'")
 
 
 def test_serialization_error_is_a_type_error():
@@ -194,3 +193,64 @@ def test_decoding_never_runs_code_named_by_the_payload():
 def test_nul_characters_are_refused_at_the_boundary(value):
     with pytest.raises(SerializationError, match="NUL"):
         s.check(value)
+
+
+class Colour(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+class Priority(enum.IntEnum):
+    LOW = 1
+    HIGH = 2
+
+
+@dataclasses.dataclass
+class Parcel:
+    weight: Decimal
+    tags: frozenset[str]
+
+
+def test_sets_travel_as_sorted_lists_and_come_back_as_the_hint_asks():
+    assert s.encode({"b", "a", "c"}) == ["a", "b", "c"]
+    assert s.encode(frozenset({3, 1})) == [1, 3]
+    assert round_trip({"b", "a"}, set[str]) == {"a", "b"}
+    assert round_trip({2, 1}, frozenset[int]) == frozenset({1, 2})
+    assert round_trip({1}, list[int]) == [1]
+    parcel = Parcel(Decimal("1.50"), frozenset({"fragile", "gift"}))
+    assert round_trip(parcel, Parcel) == parcel
+
+
+def test_enums_travel_as_their_values_and_come_back_as_members():
+    assert s.encode(Colour.RED) == "red" and s.encode(Priority.HIGH) == 2
+    assert round_trip(Colour.BLUE, Colour) is Colour.BLUE
+    assert round_trip(Priority.HIGH, Priority) is Priority.HIGH
+    assert round_trip([Priority.LOW], list[Priority]) == [Priority.LOW]
+    assert round_trip({"c": Colour.RED}, dict[str, Colour]) == {"c": Colour.RED}
+
+
+def test_tuples_are_rebuilt_element_by_element():
+    assert round_trip((1, Decimal("2.5")), tuple[int, Decimal]) == (1, Decimal("2.5"))
+    assert round_trip([{"city": "Oslo", "since": date(2020, 1, 1)}], tuple[Address, ...]) == (
+        Address("Oslo", date(2020, 1, 1)),
+    )
+
+
+def test_union_members_are_tried_in_order_until_one_fits():
+    since = date(2020, 1, 1)
+    assert round_trip(Address("Oslo", since), Parcel | Address) == Address("Oslo", since)
+    assert round_trip(Address("Oslo", since), Optional[Address]) == Address("Oslo", since)  # noqa: UP045
+    assert round_trip(None, Optional[Address]) is None  # noqa: UP045
+    assert round_trip("blue", int | Colour) is Colour.BLUE
+    assert round_trip(2, Colour | Priority) is Priority.HIGH
+    assert round_trip("plain", Address | str) == "plain"
+
+
+def test_plain_json_is_rebuilt_into_rich_types_by_the_hint():
+    # as an API client sends them: no tags, only the hint says what they are
+    assert s.decode("2025-01-02T03:04:05+00:00", datetime) == datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert s.decode("2025-01-02", date) == date(2025, 1, 2)
+    assert s.decode("10.50", Decimal) == Decimal("10.50")
+    uid = "12345678-1234-5678-1234-567812345678"
+    assert s.decode(uid, uuid.UUID) == uuid.UUID(uid)
+    assert s.decode({"number": 1, "total": "2.00", "issued": "2025-01-01T00:00:00"}, Invoice).total == Decimal("2.00")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import dataclasses
+import enum
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -231,7 +235,7 @@ def test_set_var_records_events_and_keeps_the_latest_values():
     assert run.replay().vars == {"stage": "done", "items": [1, 2]}
 
 
-@pytest.mark.parametrize("name, value", [("", 1), (3, 1), ("ok", {1, 2})])
+@pytest.mark.parametrize("name, value", [("", 1), (3, 1), ("ok", b"bytes")])
 def test_set_var_refuses_bad_names_and_values(name, value):
     @df.workflow(name=f"tests.runtime.bad_var.{name!r}")
     async def bad_var() -> None:
@@ -241,3 +245,52 @@ def test_set_var_refuses_bad_names_and_values(name, value):
     assert run.closed_by.type is EventType.WORKFLOW_FAILED
     assert run.closed_by.data["type"] in ("TypeError", "SerializationError")
     assert run.events(EventType.VAR_SET) == []
+
+
+@dataclasses.dataclass
+class Item:
+    sku: str
+    qty: int
+    price: Decimal
+
+
+class Size(enum.Enum):
+    SMALL = "s"
+    LARGE = "l"
+
+
+@df.workflow(name="tests.runtime.typed_handlers")
+async def typed_handlers() -> list:
+    received: list = []
+
+    def add(item: Item) -> None:
+        received.append(item)
+
+    def tag(tags: set[str]) -> None:
+        received.append(tags)
+
+    def priced(size: Size, since: datetime | None = None, ids: tuple[uuid.UUID, ...] = ()) -> list:
+        return [size, since, ids, [i for i in received if isinstance(i, Item)]]
+
+    df.set_signal_handler("add", add)
+    df.set_query_handler("priced", priced)
+    await df.sleep(10)  # "tag" signals arriving before the handler is set are buffered, then rebuilt by it
+    df.set_signal_handler("tag", tag)
+    await df.wait_signal("done")
+    return [type(r).__name__ for r in received]
+
+
+def test_handler_arguments_are_rebuilt_from_the_handlers_type_hints():
+    run = Driver(typed_handlers)
+    run.signal("add", Item("a-1", 2, Decimal("9.90")))
+    run.signal("tag", {"red", "new"})  # a set, sent as a list
+    assert run.execution.query("priced", ["l", "2025-01-01T00:00:00+00:00", [str(uuid.UUID(int=1))]]) == [
+        Size.LARGE,
+        datetime(2025, 1, 1, tzinfo=UTC),
+        (uuid.UUID(int=1),),
+        [Item("a-1", 2, Decimal("9.90"))],
+    ]
+    run.fire(run.only_timer())
+    run.signal("done")
+    assert run.result == ["Item", "set"]
+    assert run.replay().closed_by == run.closed_by

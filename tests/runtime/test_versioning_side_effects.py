@@ -175,7 +175,7 @@ def test_side_effect_refuses_async_functions_and_bad_values():
     @df.workflow(name="tests.ver.bad_effects")
     async def bad_effects() -> list:
         errors = []
-        for fn in (coro, lambda: {1, 2}):
+        for fn in (coro, lambda: b"bytes"):
             try:
                 await df.side_effect(fn)
             except TypeError as exc:
