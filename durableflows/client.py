@@ -11,9 +11,9 @@ import contextlib
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Generic, TypedDict, TypeVar, Unpack, overload
 
 from asgiref.sync import sync_to_async
 from django.core.exceptions import SynchronousOnlyOperation
@@ -32,16 +32,57 @@ from .transactions import write_transaction
 
 ID_CONFLICT_POLICIES = ("fail", "use_existing", "terminate_existing")
 
+R = TypeVar("R")
+A = TypeVar("A")
+B = TypeVar("B")
+C = TypeVar("C")
+D = TypeVar("D")
 
+
+class StartOptions(TypedDict, total=False):
+    """The keyword options of ``df.start`` (for type checkers: ``**options: Unpack[StartOptions]``)."""
+
+    id: str | None
+    id_conflict: str
+    start_delay: Duration | None
+    queue: str | None
+    subject: models.Model | None
+
+
+# Overloads by arity let type checkers check a start's arguments against the workflow's parameters,
+# as Temporal's SDK does; a workflow named by a string takes anything, and is checked at run time.
+@overload
+def start(workflow: Callable[[], Awaitable[R]], /, **options: Unpack[StartOptions]) -> WorkflowHandle[R]: ...
+@overload
+def start(workflow: Callable[[A], Awaitable[R]], a: A, /, **options: Unpack[StartOptions]) -> WorkflowHandle[R]: ...
+@overload
 def start(
-    workflow: str | Callable[..., Any],
+    workflow: Callable[[A, B], Awaitable[R]], a: A, b: B, /, **options: Unpack[StartOptions]
+) -> WorkflowHandle[R]: ...
+@overload
+def start(
+    workflow: Callable[[A, B, C], Awaitable[R]], a: A, b: B, c: C, /, **options: Unpack[StartOptions]
+) -> WorkflowHandle[R]: ...
+@overload
+def start(
+    workflow: Callable[[A, B, C, D], Awaitable[R]], a: A, b: B, c: C, d: D, /, **options: Unpack[StartOptions]
+) -> WorkflowHandle[R]: ...
+@overload
+def start(
+    workflow: Callable[..., Awaitable[R]], a: Any, b: Any, c: Any, d: Any, e: Any, /, *args: Any,
+    **options: Unpack[StartOptions],
+) -> WorkflowHandle[R]: ...
+@overload
+def start(workflow: str, /, *args: Any, **options: Unpack[StartOptions]) -> WorkflowHandle[Any]: ...
+def start(
+    workflow: str | Callable[..., Awaitable[Any]],
     *args: Any,
     id: str | None = None,
     id_conflict: str = "fail",
     start_delay: Duration | None = None,
     queue: str | None = None,
     subject: models.Model | None = None,
-) -> WorkflowHandle:
+) -> WorkflowHandle[Any]:
     """Start a workflow run and return its handle; raises before storing anything on bad input."""
     definition = registry.get_workflow(workflow)
     what = f"arguments of workflow {definition.name!r}"
@@ -81,24 +122,51 @@ def start(
     return WorkflowHandle(workflow_id, run.run_id)
 
 
-def get_handle(workflow_id: str, run_id: str | uuid.UUID | None = None) -> WorkflowHandle:
+def get_handle(workflow_id: str, run_id: str | uuid.UUID | None = None) -> WorkflowHandle[Any]:
     """A handle on the latest run of ``workflow_id`` (or on ``run_id``); ``df.WorkflowNotFound`` if none."""
     handle = WorkflowHandle(workflow_id, run_id)
     handle._run()
     return handle
 
 
-async def astart(workflow: str | Callable[..., Any], *args: Any, **options: Any) -> WorkflowHandle:
+@overload
+async def astart(workflow: Callable[[], Awaitable[R]], /, **options: Unpack[StartOptions]) -> WorkflowHandle[R]: ...
+@overload
+async def astart(
+    workflow: Callable[[A], Awaitable[R]], a: A, /, **options: Unpack[StartOptions]
+) -> WorkflowHandle[R]: ...
+@overload
+async def astart(
+    workflow: Callable[[A, B], Awaitable[R]], a: A, b: B, /, **options: Unpack[StartOptions]
+) -> WorkflowHandle[R]: ...
+@overload
+async def astart(
+    workflow: Callable[[A, B, C], Awaitable[R]], a: A, b: B, c: C, /, **options: Unpack[StartOptions]
+) -> WorkflowHandle[R]: ...
+@overload
+async def astart(
+    workflow: Callable[[A, B, C, D], Awaitable[R]], a: A, b: B, c: C, d: D, /, **options: Unpack[StartOptions]
+) -> WorkflowHandle[R]: ...
+@overload
+async def astart(
+    workflow: Callable[..., Awaitable[R]], a: Any, b: Any, c: Any, d: Any, e: Any, /, *args: Any,
+    **options: Unpack[StartOptions],
+) -> WorkflowHandle[R]: ...
+@overload
+async def astart(workflow: str, /, *args: Any, **options: Unpack[StartOptions]) -> WorkflowHandle[Any]: ...
+async def astart(
+    workflow: str | Callable[..., Awaitable[Any]], *args: Any, **options: Unpack[StartOptions]
+) -> WorkflowHandle[Any]:
     """``start`` for async code: the same arguments, awaited."""
     return await sync_to_async(start)(workflow, *args, **options)
 
 
-async def aget_handle(workflow_id: str, run_id: str | uuid.UUID | None = None) -> WorkflowHandle:
+async def aget_handle(workflow_id: str, run_id: str | uuid.UUID | None = None) -> WorkflowHandle[Any]:
     """``get_handle`` for async code."""
     return await sync_to_async(get_handle)(workflow_id, run_id)
 
 
-class WorkflowHandle:
+class WorkflowHandle(Generic[R]):
     """Operate one workflow id (its latest run) or one specific run. Every read goes to the database."""
 
     def __init__(self, workflow_id: str, run_id: str | uuid.UUID | None = None) -> None:
@@ -124,7 +192,7 @@ class WorkflowHandle:
         return Status(self._run().status)
 
     # -- reading ---------------------------------------------------------------------
-    def result(self, timeout: Duration | None = None) -> Any:
+    def result(self, timeout: Duration | None = None) -> R:
         """Wait for the run to close and return its result; follows continue-as-new.
 
         Raises ``df.WorkflowFailed`` unless it completed, ``TimeoutError`` after ``timeout``.
@@ -257,7 +325,7 @@ class WorkflowHandle:
         closing.terminate_run(self._open_run(), reason or "terminated")
 
     # -- async twins ---------------------------------------------------------------------
-    async def aresult(self, timeout: Duration | None = None) -> Any:
+    async def aresult(self, timeout: Duration | None = None) -> R:
         deadline = _deadline(timeout)
         pause = 0.002  # most workflows a caller waits on finish in milliseconds; back off from there
         while True:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, overload
 
 from .errors import UnknownWorkflowError
 from .options import ActivityOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
+W = TypeVar("W", bound=Callable[..., Awaitable[Any]])
 _ATTR = "__durableflows__"
 
 
@@ -62,10 +63,14 @@ def _register(table: dict[str, Any], kind: str, definition: Any) -> None:
     table[definition.name] = definition
 
 
-def workflow(fn: F | None = None, *, name: str | None = None) -> Any:
-    """Register an ``async def`` function as a workflow; the function is returned unchanged."""
+@overload
+def workflow(fn: W, /) -> W: ...
+@overload
+def workflow(fn: None = None, /, *, name: str | None = None) -> Callable[[W], W]: ...
+def workflow(fn: W | None = None, *, name: str | None = None) -> W | Callable[[W], W]:
+    """Register an ``async def`` function as a workflow; the function is returned unchanged (signature and all)."""
 
-    def decorate(fn: F) -> F:
+    def decorate(fn: W) -> W:
         if not inspect.iscoroutinefunction(fn):
             raise TypeError(f"workflow {fn.__qualname__} must be an async def function")
         definition = WorkflowDefinition(name=name or _default_name(fn), fn=fn)
@@ -76,8 +81,12 @@ def workflow(fn: F | None = None, *, name: str | None = None) -> Any:
     return decorate(fn) if fn is not None else decorate
 
 
-def activity(fn: F | None = None, *, name: str | None = None, **options: Any) -> Any:
-    """Register a function as an activity with its default options; the function stays callable."""
+@overload
+def activity(fn: F, /, *, name: str | None = None, **options: Any) -> F: ...
+@overload
+def activity(fn: None = None, /, *, name: str | None = None, **options: Any) -> Callable[[F], F]: ...
+def activity(fn: F | None = None, *, name: str | None = None, **options: Any) -> F | Callable[[F], F]:
+    """Register a function (or a bound method) as an activity with its default options; it stays callable."""
 
     def decorate(fn: F) -> F:
         if not callable(fn):
@@ -93,7 +102,11 @@ def activity(fn: F | None = None, *, name: str | None = None, **options: Any) ->
     return decorate(fn) if fn is not None else decorate
 
 
-def activity_method(fn: F | None = None, *, name: str | None = None, **options: Any) -> Any:
+@overload
+def activity_method(fn: F, /, *, name: str | None = None, **options: Any) -> F: ...
+@overload
+def activity_method(fn: None = None, /, *, name: str | None = None, **options: Any) -> Callable[[F], F]: ...
+def activity_method(fn: F | None = None, *, name: str | None = None, **options: Any) -> F | Callable[[F], F]:
     """Mark a method as an activity, registered per object by ``df.register_activities(obj)``."""
 
     def decorate(fn: F) -> F:
