@@ -90,8 +90,8 @@ def start(
     check_arguments(definition.fn, args, what=what)
     if id_conflict not in ID_CONFLICT_POLICIES:
         raise ValueError(f"id_conflict must be one of {', '.join(ID_CONFLICT_POLICIES)}, not {id_conflict!r}")
-    if id is not None and (not isinstance(id, str) or not id or len(id) > 255 or "\x00" in id):
-        raise ValueError("id must be a non-empty string of at most 255 characters, without NUL characters")
+    if id is not None and (not serialization.is_storable_text(id) or not id or len(id) > 255):
+        raise ValueError("id must be a non-empty string of at most 255 characters, without NUL or lone surrogates")
     if queue is not None and not isinstance(queue, str):
         raise TypeError("queue must be a string")
     delay = to_seconds(start_delay, name="start_delay") or 0
@@ -309,8 +309,8 @@ class WorkflowHandle(Generic[R]):
     # -- acting ------------------------------------------------------------------------
     def signal(self, name: str, payload: Any = None) -> None:
         """Deliver a signal to the open run; ``df.WorkflowNotFound`` if there is none."""
-        if not isinstance(name, str) or not name or "\x00" in name:
-            raise ValueError("signal names are non-empty strings without NUL characters")
+        if not serialization.is_storable_text(name) or not name:
+            raise ValueError("signal names are non-empty strings without NUL characters or lone surrogates")
         encoded = serialization.check(payload, what=f"payload of signal {name!r}", limit=df_settings.MAX_PAYLOAD_BYTES)
         with write_transaction():
             storage.add_fact(self._open_run(), EventType.SIGNAL_RECEIVED, {"name": name, "payload": encoded})
@@ -363,7 +363,7 @@ class WorkflowHandle(Generic[R]):
 
     # -- internals -----------------------------------------------------------------------
     def _run(self) -> WorkflowRun:
-        if not isinstance(self.workflow_id, str) or "\x00" in self.workflow_id:
+        if not serialization.is_storable_text(self.workflow_id):
             raise WorkflowNotFound(f"no workflow {self.workflow_id!r}")
         qs = WorkflowRun.objects.select_related("parent")
         run = qs.filter(pk=self._run_id).first() if self._pinned else storage.latest_run(self.workflow_id)

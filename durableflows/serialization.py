@@ -35,6 +35,10 @@ _TAGGED_TYPES: dict[str, Callable[[str], Any]] = {
     "uuid": uuid.UUID,
 }
 
+#: Deepest nesting of lists, dicts and objects a value may have; deeper values would exhaust the recursion of the
+#: JSON encoders and decoders downstream.
+MAX_DEPTH = 64
+
 #: Default limit on one encoded value; settings may change it (``MAX_PAYLOAD_BYTES``).
 DEFAULT_MAX_PAYLOAD_BYTES = 2 * 1024 * 1024
 
@@ -42,14 +46,18 @@ DEFAULT_MAX_PAYLOAD_BYTES = 2 * 1024 * 1024
 def encode(value: Any, *, what: str = "value") -> Any:
     """Turn ``value`` into JSON-compatible data, or raise ``SerializationError`` naming ``what``."""
     try:
-        return _encode(value)
+        return _encode(value, 0)
+    except RecursionError:  # a self-referencing value, or deeper than the interpreter allows
+        raise SerializationError(f"{what} cannot be serialized: it is nested deeper than {MAX_DEPTH} levels") from None
     except SerializationError as exc:
         raise SerializationError(f"{what} cannot be serialized: {exc}") from None
 
 
-def _encode(value: Any) -> Any:
+def _encode(value: Any, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise SerializationError(f"it is nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, enum.Enum):
-        return _encode(value.value)
+        return _encode(value.value, depth)
     if isinstance(value, str):
         return check_text(value)
     if value is None or isinstance(value, (bool, int)):
@@ -73,25 +81,41 @@ def _encode(value: Any) -> Any:
                 raise SerializationError(f"dictionary key {key!r} is not a string")
             if key == TAG:
                 raise SerializationError(f"dictionary key {TAG!r} is reserved")
-            out[check_text(key)] = _encode(item)
+            out[check_text(key)] = _encode(item, depth + 1)
         return out
     if isinstance(value, (list, tuple)):
-        return [_encode(item) for item in value]
+        return [_encode(item, depth + 1) for item in value]
     if isinstance(value, (set, frozenset)):
-        return _sorted_if_possible([_encode(item) for item in value])
+        return _sorted_if_possible([_encode(item, depth + 1) for item in value])
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: _encode(getattr(value, f.name), depth + 1) for f in dataclasses.fields(value)}
     model_dump = getattr(value, "model_dump", None)
     if callable(model_dump) and not isinstance(value, type):  # pydantic v2
-        return _encode(model_dump(mode="json"))
+        return _encode(model_dump(mode="json"), depth)
     raise SerializationError(f"{type(value).__name__} is not JSON-serializable")
 
 
 def check_text(text: str, *, what: str = "a string") -> str:
-    """Refuse the NUL character, which PostgreSQL cannot store in text or JSON."""
+    """Refuse what no database stores: the NUL character (PostgreSQL) and lone UTF-16 surrogates (not UTF-8)."""
     if "\x00" in text:
         raise SerializationError(f"{what} contains a NUL character (\\x00), which cannot be stored")
+    if not is_utf8(text):
+        raise SerializationError(f"{what} contains a lone UTF-16 surrogate, which cannot be stored")
     return text
+
+
+def is_storable_text(text: Any) -> bool:
+    """True for a string every database can store (see :func:`check_text`)."""
+    return isinstance(text, str) and "\x00" not in text and is_utf8(text)
+
+
+def is_utf8(text: str) -> bool:
+    """False for a string holding a lone UTF-16 surrogate (valid in JSON escapes, not in UTF-8)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def decode(data: Any, hint: Any = None) -> Any:

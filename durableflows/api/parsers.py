@@ -16,10 +16,11 @@ from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
+from ..serialization import MAX_DEPTH, is_utf8
 from .errors import PayloadTooLarge
 
-#: Deepest nesting of arrays and objects a body may have.
-MAX_JSON_DEPTH = 64
+#: Deepest nesting of arrays and objects a body may have: what a value may have, and the body's own level.
+MAX_JSON_DEPTH = MAX_DEPTH + 2
 
 
 class LimitedJSONParser(JSONParser):
@@ -48,7 +49,7 @@ def find_unstorable(data: Any) -> str | None:
     while stack:
         value, path, depth = stack.pop()
         if isinstance(value, str):
-            if _has_surrogate(value):
+            if not is_utf8(value):
                 return f"a string at {path or 'the top'} holds a lone UTF-16 surrogate, which cannot be stored"
             continue
         if isinstance(value, (dict, list)):
@@ -56,16 +57,8 @@ def find_unstorable(data: Any) -> str | None:
                 return f"nested deeper than {MAX_JSON_DEPTH} levels at {path or 'the top'}"
             items = value.items() if isinstance(value, dict) else enumerate(value)
             for key, item in items:
-                if isinstance(key, str) and _has_surrogate(key):
+                if isinstance(key, str) and not is_utf8(key):
                     return f"a key at {path or 'the top'} holds a lone UTF-16 surrogate, which cannot be stored"
                 child = f"{path}.{key}" if isinstance(key, str) else f"{path}[{key}]"
                 stack.append((item, child.lstrip("."), depth + 1))
     return None
-
-
-def _has_surrogate(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False

@@ -5,7 +5,7 @@ from django.db import transaction
 
 import durableflows as df
 from durableflows import signals
-from durableflows.models import HistoryEvent, WorkflowRun
+from durableflows.models import HistoryEvent, InboxItem, WorkflowRun
 
 from .workflows import three_steps
 
@@ -44,6 +44,19 @@ def test_start_rolled_back_with_the_callers_transaction_leaves_nothing():
         df.get_handle("rolled-back")
 
 
+def nested(depth):
+    value = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def looped():
+    value = []
+    value.append(value)
+    return value
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("args", "error"),
@@ -56,12 +69,34 @@ def test_start_rolled_back_with_the_callers_transaction_leaves_nothing():
         ((three_steps, 1, 2), df.InvalidArguments),  # too many
         ((three_steps, "1"), df.InvalidArguments),  # a str for an int
         ((three_steps, True), df.InvalidArguments),  # a bool is no int here
+        ((three_steps, "\ud800"), df.SerializationError),  # a lone surrogate: no database stores it
+        ((three_steps, {"\udfff": 1}), df.SerializationError),
+        ((three_steps, nested(65)), df.SerializationError),
+        ((three_steps, nested(100_000)), df.SerializationError),  # no RecursionError
+        ((three_steps, looped()), df.SerializationError),
     ],
 )
 def test_bad_input_raises_and_stores_nothing(args, error):
     with pytest.raises(error):
         df.start(*args, id="bad")
     assert not WorkflowRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_ids_and_signals_that_cannot_be_stored_are_refused():
+    with pytest.raises(ValueError, match="surrogate"):
+        df.start(three_steps, 1, id="order-\ud800")
+    assert not WorkflowRun.objects.exists()
+    handle = df.start(three_steps, 1, id="order-1")
+    with pytest.raises(df.SerializationError, match="surrogate"):
+        handle.signal("approve", {"by": "\ud83d"})
+    with pytest.raises(ValueError, match="surrogate"):
+        handle.signal("appro\ud800ve")
+    with pytest.raises(df.SerializationError, match="nested deeper"):
+        handle.signal("approve", nested(1000))
+    assert not InboxItem.objects.exists()
+    with pytest.raises(df.WorkflowNotFound):
+        df.get_handle("order-\ud800")
 
 
 @pytest.mark.django_db
