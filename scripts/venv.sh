@@ -6,7 +6,8 @@
 # VENV        where the virtualenv lives (default .venv)
 # PYTHON      the interpreter that creates it (default python3)
 # EXTRA_REQUIREMENTS  requirements files installed afterwards, one pip run each, so their pins
-#             replace those of the main file (requirements-django6.txt: Django 6 instead of 5.2 LTS)
+#             replace those of the main file (requirements-django6.txt: Django 6 instead of 5.2 LTS);
+#             give such a set a VENV of its own
 # With DATABASE_URL=mysql://... the MariaDB/MySQL driver (requirements-mysql.txt) is installed too;
 # it compiles against libmariadb-dev (or libmysqlclient-dev) and needs pkg-config.
 
@@ -29,9 +30,10 @@ ensure_venv() {
         echo "==> creating $venv ($("$python" --version 2>&1))"
         "$python" -m venv "$venv"
     fi
-    local stamp="$venv/.installed-$(basename "$requirements")"
+    local installs=("${files[@]}" "${extras[@]}")  # one stamp per set of files, so legs that differ don't reinstall
+    local stamp="$venv/.installed-$(IFS=+; echo "${installs[*]##*/}")"
     local digest
-    digest="$( (echo "${files[*]} + ${extras[*]}"; cat requirements*.txt) | sha256sum | cut -d' ' -f1)"
+    digest="$(cat requirements*.txt | sha256sum | cut -d' ' -f1)"
     if [ "$(cat "$stamp" 2>/dev/null || true)" != "$digest" ]; then
         local pip=("$venv/bin/python" -m pip install --disable-pip-version-check --no-input -q)
         echo "==> installing ${files[*]} into $venv"
