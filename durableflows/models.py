@@ -212,8 +212,8 @@ class Schedule(models.Model):
         return f"{self.schedule_id} ({self.cron} {self.timezone}, {self.workflow_name})"
 
     @classmethod
-    def from_db(cls, db: Any, field_names: Any, values: Any) -> Schedule:
-        instance = super().from_db(db, field_names, values)
+    def from_db(cls, db: Any, field_names: Any, values: Any, **kwargs: Any) -> Schedule:
+        instance = super().from_db(db, field_names, values, **kwargs)  # Django 6.1 adds fetch_mode
         instance._loaded_timing = (instance.__dict__.get("cron"), instance.__dict__.get("timezone"))
         return instance
 

@@ -237,10 +237,11 @@ class Pending(Generic[T]):
 class Batch:
     """Statements a transaction sends together, where one does not need the result of another.
 
-    On PostgreSQL with psycopg 3's client-side binding (Django's default) they go out as
-    one multi-statement query: one round trip instead of one per statement. Elsewhere they
-    run one after another. Either way they run in the order they were added, inside the
-    caller's transaction, and each ``Pending`` gets its statement's result.
+    On PostgreSQL with psycopg 3's client-side binding (Django's default), and on MariaDB
+    and MySQL with mysqlclient, they go out as one multi-statement query: one round trip
+    instead of one per statement. On SQLite they run one after another. Either way they run
+    in the order they were added, inside the caller's transaction, and each ``Pending`` gets
+    its statement's result.
     """
 
     def __init__(self) -> None:
@@ -270,6 +271,8 @@ class Batch:
 
 def _sends_many_at_once(connection: Any) -> bool:
     """Whether one ``execute`` may carry several statements with parameters (and ``nextset`` walks them)."""
+    if connection.vendor == "mysql":  # mysqlclient binds client-side and allows it unless told otherwise
+        return bool(connection.settings_dict["OPTIONS"].get("multi_statements", True))
     if connection.vendor != "postgresql":
         return False
     from django.db.backends.postgresql.psycopg_any import is_psycopg3

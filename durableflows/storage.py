@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.db import models as dj_models
 from django.utils import timezone
 
@@ -146,7 +147,14 @@ def append_events(run: WorkflowRun, events: Iterable[Event], *, batch: Batch | N
 
 def claim_batch(queryset: dj_models.QuerySet) -> list:
     """Lock up to a batch of rows that no one else holds (``SKIP LOCKED``), leaving joined rows unlocked."""
-    return list(queryset.select_for_update(skip_locked=True, of=("self",))[: df_settings.HOUSEKEEPING_BATCH])
+    size = df_settings.HOUSEKEEPING_BATCH
+    if connection.features.has_select_for_update_of:
+        return list(queryset.select_for_update(skip_locked=True, of=("self",))[:size])
+    if not queryset.query.select_related:
+        return list(queryset.select_for_update(skip_locked=True)[:size])
+    # Without FOR UPDATE OF (MariaDB) a join locks the joined rows too: lock the rows alone, then load them.
+    locked = list(queryset.select_related(None).select_for_update(skip_locked=True).values_list("pk", flat=True)[:size])
+    return list(queryset.filter(pk__in=locked)) if locked else []
 
 
 def latest_run(workflow_id: str) -> WorkflowRun | None:

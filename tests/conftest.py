@@ -1,6 +1,6 @@
 """Fixtures shared by every test suite.
 
-Service fixtures (``redis_url``, ``postgres``) skip when the service cannot be
+Service fixtures (``redis_url``, ``postgres``, ``row_locking_database``) skip when the service cannot be
 reached, or fail when DURABLEFLOWS_REQUIRE_SERVICES=1 (as CI sets it).
 """
 from __future__ import annotations
@@ -80,6 +80,20 @@ def postgres(db):
         connection.ensure_connection()
     except Exception as exc:  # noqa: BLE001
         service_unavailable(f"PostgreSQL is not reachable: {exc}")
+    return connection
+
+
+@pytest.fixture
+def row_locking_database(db):
+    """The default connection, when several connections can hold row locks at once (PostgreSQL, MariaDB/MySQL).
+
+    Skips on SQLite, whose one writer at a time leaves nothing to race; like ``postgres``,
+    an unreachable server fails earlier, when pytest-django creates the test database.
+    """
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        pytest.skip("needs a database server with row locks (DATABASE_URL=postgres://... or mysql://...)")
     return connection
 
 

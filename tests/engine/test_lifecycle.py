@@ -1,10 +1,10 @@
 """Starting runs: ids, conflicts, delays, transactions, bad input and Django signals."""
 
 import pytest
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 import durableflows as df
-from durableflows import signals
+from durableflows import signals, storage
 from durableflows.models import HistoryEvent, InboxItem, WorkflowRun
 
 from .workflows import three_steps
@@ -121,6 +121,20 @@ def test_id_conflict_policies(durableflows_env):
     assert durableflows_env.get_handle("same").result() == [4, 5, 6]
     again = df.start(three_steps, 7, id="same")  # a closed id may be reused
     assert again.run_id not in (first.run_id, replacement.run_id)
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_a_second_open_run_of_a_workflow_id():
+    """What decides a race between two starts of one id, on every backend (MariaDB has no partial unique index)."""
+    with transaction.atomic():
+        first = storage.create_run("engine.three_steps", [1], workflow_id="once")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        storage.create_run("engine.three_steps", [2], workflow_id="once")
+    WorkflowRun.objects.filter(pk=first.pk).update(status=df.Status.COMPLETED)
+    with transaction.atomic():
+        storage.create_run("engine.three_steps", [3], workflow_id="once")  # a closed run does not count
+        storage.create_run("engine.three_steps", [4], workflow_id="Once")  # ids compare as written
+    assert WorkflowRun.objects.filter(workflow_id="once").count() == 2
 
 
 def test_start_delay_holds_the_run_until_due(durableflows_env):

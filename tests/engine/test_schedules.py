@@ -373,7 +373,7 @@ def test_async_twins():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_workers_start_each_occurrence_once_on_postgresql(postgres):
+def test_concurrent_workers_start_each_occurrence_once(row_locking_database):
     """Real concurrency: several threads (own connections, as workers have) sweep the same due schedules at once."""
     for n in range(5):
         df.schedule("schedules_test.report", "x", id=f"job-{n}", cron="* * * * *", overlap="allow_all", now=T0)

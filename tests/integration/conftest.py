@@ -41,13 +41,14 @@ def worker_database_url() -> str:
         if name == ":memory:" or "mode=memory" in name:
             pytest.fail("integration tests need a SQLite test database in a file, not in memory")
         return f"sqlite:///{Path(name).resolve()}"
-    if connection.vendor == "postgresql":
+    schemes = {"postgresql": "postgres", "mysql": "mysql"}
+    if connection.vendor in schemes:
         user = quote(str(settings.get("USER") or ""), safe="")
         password = quote(str(settings.get("PASSWORD") or ""), safe="")
         auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
         host = settings.get("HOST") or "localhost"
         port = f":{settings['PORT']}" if settings.get("PORT") else ""
-        return f"postgres://{auth}{host}{port}/{quote(name, safe='')}"
+        return f"{schemes[connection.vendor]}://{auth}{host}{port}/{quote(name, safe='')}"
     pytest.fail(f"the integration harness does not know how to point workers at a {connection.vendor} database")
 
 
