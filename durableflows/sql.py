@@ -42,7 +42,7 @@ class Table(Generic[M]):
     def _names(self) -> dict[str, str]:
         """Quoted names: the table's under ``""`` and each column's under its attname."""
         quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
-        names = {name: quote(cast(str, field.column)) for name, field in self.fields.items()}  # concrete: set
+        names = {name: quote(cast(str, field.column)) for name, field in self.fields.items()}  # concrete: has one
         return {"": quote(self.model._meta.db_table), **names}
 
     def _where(self, where: Mapping[str, Any], connection: Any) -> tuple[str, list[Any]]:
