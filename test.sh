@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run every check: ruff, the docs build, the migration check, then pytest (extra arguments go to pytest).
+# Run every check: ruff, mypy, the docs build, the migration check, then pytest (extra arguments go to pytest).
 #
 #   ./test.sh                     # SQLite + the embedded filesystem broker, nothing to set up
 #   ./test.sh -k kill -x          # pytest arguments pass through
@@ -18,6 +18,8 @@ echo "==> database: ${DATABASE_URL:-SQLite (default)}; broker: ${CELERY_BROKER_U
 failed=()
 echo "==> ruff check ."
 ruff check . || failed+=("ruff")
+echo "==> mypy"
+mypy || failed+=("mypy")
 echo "==> mkdocs build --strict"
 site_dir="$(mktemp -d)"
 mkdocs build --strict --site-dir "$site_dir" || failed+=("mkdocs build")

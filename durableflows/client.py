@@ -124,7 +124,7 @@ def start(
 
 def get_handle(workflow_id: str, run_id: str | uuid.UUID | None = None) -> WorkflowHandle[Any]:
     """A handle on the latest run of ``workflow_id`` (or on ``run_id``); ``df.WorkflowNotFound`` if none."""
-    handle = WorkflowHandle(workflow_id, run_id)
+    handle: WorkflowHandle[Any] = WorkflowHandle(workflow_id, run_id)
     handle._run()
     return handle
 
@@ -158,7 +158,8 @@ async def astart(
     workflow: str | Callable[..., Awaitable[Any]], *args: Any, **options: Unpack[StartOptions]
 ) -> WorkflowHandle[Any]:
     """``start`` for async code: the same arguments, awaited."""
-    return await sync_to_async(start)(workflow, *args, **options)
+    starter: Callable[..., WorkflowHandle[Any]] = start
+    return await sync_to_async(starter)(workflow, *args, **options)
 
 
 async def aget_handle(workflow_id: str, run_id: str | uuid.UUID | None = None) -> WorkflowHandle[Any]:
@@ -282,7 +283,7 @@ class WorkflowHandle(Generic[R]):
             "result": run.result,
             "error": run.error,
             "stuck_error": run.task_error or None,
-            "parent_workflow_id": run.parent.workflow_id if run.parent_id else None,
+            "parent_workflow_id": run.parent.workflow_id if run.parent is not None else None,
             "pending_activities": [
                 {
                     "activity_id": task.activity_id,
@@ -366,7 +367,10 @@ class WorkflowHandle(Generic[R]):
         if not serialization.is_storable_text(self.workflow_id):
             raise WorkflowNotFound(f"no workflow {self.workflow_id!r}")
         qs = WorkflowRun.objects.select_related("parent")
-        run = qs.filter(pk=self._run_id).first() if self._pinned else storage.latest_run(self.workflow_id)
+        if self._run_id is not None and self._pinned:
+            run = qs.filter(pk=self._run_id).first()
+        else:
+            run = storage.latest_run(self.workflow_id)
         if run is None or run.workflow_id != self.workflow_id:
             detail = f" run {self._run_id}" if self._pinned else ""
             raise WorkflowNotFound(f"no workflow {self.workflow_id!r}{detail}")

@@ -7,6 +7,7 @@ Celery message only ever says "look at run X" or "run activity task Y".
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -53,6 +54,9 @@ class WorkflowRun(models.Model):
     subject_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.SET_NULL)
     subject_id = models.CharField(max_length=255, blank=True)
     subject = GenericForeignKey("subject_type", "subject_id")
+
+    #: Whether facts wait in its inbox: set only on rows a workflow task reads (``exists=`` of ``sql.Table.get``).
+    has_inbox: bool
 
     class Meta:
         ordering = ["-created_at"]
@@ -203,6 +207,9 @@ class Schedule(models.Model):
     created_at = models.DateTimeField(default=_now)
     updated_at = models.DateTimeField(auto_now=True)
 
+    #: ``(cron, timezone)`` as loaded or last saved (``None`` where deferred): ``save()`` recomputes on a change.
+    _loaded_timing: tuple[str | None, str | None]
+
     class Meta:
         ordering = ["schedule_id"]
         indexes = [models.Index(fields=["paused", "next_fire_at"], name="df_schedule_due")]
@@ -212,7 +219,7 @@ class Schedule(models.Model):
         return f"{self.schedule_id} ({self.cron} {self.timezone}, {self.workflow_name})"
 
     @classmethod
-    def from_db(cls, db: Any, field_names: Any, values: Any, **kwargs: Any) -> Schedule:
+    def from_db(cls, db: str | None, field_names: Collection[str], values: Collection[Any], **kwargs: Any) -> Schedule:
         instance = super().from_db(db, field_names, values, **kwargs)  # Django 6.1 adds fetch_mode
         instance._loaded_timing = (instance.__dict__.get("cron"), instance.__dict__.get("timezone"))
         return instance

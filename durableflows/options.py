@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
-from typing import Any
+from typing import Any, overload
 
 Duration = timedelta | int | float
 
 
+@overload
+def to_seconds(value: Duration, *, name: str = ...) -> float: ...
+@overload
+def to_seconds(value: None, *, name: str = ...) -> None: ...
+@overload
+def to_seconds(value: Duration | None, *, name: str = ...) -> float | None: ...
 def to_seconds(value: Duration | None, *, name: str = "duration") -> float | None:
     """Accept a ``timedelta`` or seconds; ``None`` stays ``None``."""
     if value is None:

@@ -51,6 +51,11 @@ _activities: dict[str, ActivityDefinition] = {}
 _activity_callables: dict[Callable[..., Any], ActivityDefinition] = {}
 
 
+def _is_async_function(fn: object) -> bool:
+    """``inspect.iscoroutinefunction`` without its type narrowing, which would lose the decorated signature."""
+    return inspect.iscoroutinefunction(fn)
+
+
 def _default_name(fn: Callable[..., Any]) -> str:
     return f"{fn.__module__}.{fn.__qualname__}"
 
@@ -67,12 +72,12 @@ def _register(table: dict[str, Any], kind: str, definition: Any) -> None:
 def workflow(fn: W, /) -> W: ...
 @overload
 def workflow(fn: None = None, /, *, name: str | None = None) -> Callable[[W], W]: ...
-def workflow(fn: W | None = None, *, name: str | None = None) -> W | Callable[[W], W]:
+def workflow(fn: W | None = None, /, *, name: str | None = None) -> W | Callable[[W], W]:
     """Register an ``async def`` function as a workflow; the function is returned unchanged (signature and all)."""
 
     def decorate(fn: W) -> W:
-        if not inspect.iscoroutinefunction(fn):
-            raise TypeError(f"workflow {fn.__qualname__} must be an async def function")
+        if not _is_async_function(fn):
+            raise TypeError(f"workflow {getattr(fn, '__qualname__', fn)} must be an async def function")
         definition = WorkflowDefinition(name=name or _default_name(fn), fn=fn)
         _register(_workflows, "workflow", definition)
         setattr(fn, _ATTR, definition)
@@ -85,7 +90,7 @@ def workflow(fn: W | None = None, *, name: str | None = None) -> W | Callable[[W
 def activity(fn: F, /, *, name: str | None = None, **options: Any) -> F: ...
 @overload
 def activity(fn: None = None, /, *, name: str | None = None, **options: Any) -> Callable[[F], F]: ...
-def activity(fn: F | None = None, *, name: str | None = None, **options: Any) -> F | Callable[[F], F]:
+def activity(fn: F | None = None, /, *, name: str | None = None, **options: Any) -> F | Callable[[F], F]:
     """Register a function (or a bound method) as an activity with its default options; it stays callable."""
 
     def decorate(fn: F) -> F:
@@ -106,7 +111,7 @@ def activity(fn: F | None = None, *, name: str | None = None, **options: Any) ->
 def activity_method(fn: F, /, *, name: str | None = None, **options: Any) -> F: ...
 @overload
 def activity_method(fn: None = None, /, *, name: str | None = None, **options: Any) -> Callable[[F], F]: ...
-def activity_method(fn: F | None = None, *, name: str | None = None, **options: Any) -> F | Callable[[F], F]:
+def activity_method(fn: F | None = None, /, *, name: str | None = None, **options: Any) -> F | Callable[[F], F]:
     """Mark a method as an activity, registered per object by ``df.register_activities(obj)``."""
 
     def decorate(fn: F) -> F:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast, overload
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db import models as dj_models
@@ -42,7 +42,7 @@ class Table(Generic[M]):
     def _names(self) -> dict[str, str]:
         """Quoted names: the table's under ``""`` and each column's under its attname."""
         quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
-        names = {name: quote(field.column) for name, field in self.fields.items()}
+        names = {name: quote(cast(str, field.column)) for name, field in self.fields.items()}  # concrete: has one
         return {"": quote(self.model._meta.db_table), **names}
 
     def _where(self, where: Mapping[str, Any], connection: Any) -> tuple[str, list[Any]]:
@@ -113,6 +113,10 @@ class Table(Generic[M]):
                 batch, f"INSERT INTO {self._names['']} ({columns}) VALUES {', '.join([row_sql] * len(chunk))}", params
             )
 
+    @overload
+    def update(self, where: Mapping[str, Any], *, batch: None = None, **values: Any) -> int: ...
+    @overload
+    def update(self, where: Mapping[str, Any], *, batch: Batch, **values: Any) -> Pending[int]: ...
     def update(self, where: Mapping[str, Any], *, batch: Batch | None = None, **values: Any) -> int | Pending[int]:
         """UPDATE the rows matching ``where``; the result is how many matched."""
         connection = connections[DEFAULT_DB_ALIAS]
@@ -124,17 +128,43 @@ class Table(Generic[M]):
             self._sql[key] = sql = f"UPDATE {self._names['']} SET {assignments} WHERE {condition}"
         return _submit(batch, sql, self._prep(values, connection) + where_params, _rowcount)
 
+    @overload
+    def save(self, obj: M, fields: Iterable[str], *, batch: None = None) -> int: ...
+    @overload
+    def save(self, obj: M, fields: Iterable[str], *, batch: Batch) -> Pending[int]: ...
     def save(self, obj: M, fields: Iterable[str], *, batch: Batch | None = None) -> int | Pending[int]:
         """Write ``fields`` of ``obj`` to its row, like ``obj.save(update_fields=...)`` without model signals."""
         values = {name: getattr(obj, name) for name in fields}
         return self.update({self.pk: getattr(obj, self.pk)}, batch=batch, **values)
 
+    @overload
+    def delete(self, where: Mapping[str, Any], *, batch: None = None) -> int: ...
+    @overload
+    def delete(self, where: Mapping[str, Any], *, batch: Batch) -> Pending[int]: ...
     def delete(self, where: Mapping[str, Any], *, batch: Batch | None = None) -> int | Pending[int]:
         """DELETE the rows matching ``where``; no cascades, so only for tables nothing points at."""
         condition, params = self._where(where, connections[DEFAULT_DB_ALIAS])
         return _submit(batch, f"DELETE FROM {self._names['']} WHERE {condition}", params, _rowcount)
 
     # -- reading -------------------------------------------------------------------------------
+    @overload
+    def get(
+        self,
+        where: Mapping[str, Any],
+        *,
+        lock: str = ...,
+        exists: Mapping[str, tuple[Table, str]] | None = ...,
+        batch: None = None,
+    ) -> M | None: ...
+    @overload
+    def get(
+        self,
+        where: Mapping[str, Any],
+        *,
+        lock: str = ...,
+        exists: Mapping[str, tuple[Table, str]] | None = ...,
+        batch: Batch,
+    ) -> Pending[M | None]: ...
     def get(
         self,
         where: Mapping[str, Any],
@@ -174,15 +204,35 @@ class Table(Generic[M]):
 
         return _submit(batch, sql, params, load)
 
+    @overload
+    def values(
+        self,
+        where: Mapping[str, Any],
+        names: Sequence[str],
+        *,
+        order_by: str = ...,
+        row: Callable[..., T] = ...,
+        batch: None = None,
+    ) -> list[T]: ...
+    @overload
+    def values(
+        self,
+        where: Mapping[str, Any],
+        names: Sequence[str],
+        *,
+        order_by: str = ...,
+        row: Callable[..., T] = ...,
+        batch: Batch,
+    ) -> Pending[list[T]]: ...
     def values(
         self,
         where: Mapping[str, Any],
         names: Sequence[str],
         *,
         order_by: str = "",
-        row: Callable[..., T] = lambda *values: values,
+        row: Callable[..., Any] = lambda *values: values,
         batch: Batch | None = None,
-    ) -> list[T] | Pending[list[T]]:
+    ) -> list[Any] | Pending[list[Any]]:
         """The ``names`` columns of the rows matching ``where`` as Python values; each row is ``row(*values)``."""
         condition, params = self._where(where, connections[DEFAULT_DB_ALIAS])
         key = ("values", self._shape(where), tuple(names), order_by)

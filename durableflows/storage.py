@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
@@ -127,6 +127,10 @@ def add_fact(
     return item
 
 
+@overload
+def load_history(run_id: Any, *, batch: None = None) -> list[Event]: ...
+@overload
+def load_history(run_id: Any, *, batch: Batch) -> Pending[list[Event]]: ...
 def load_history(run_id: Any, *, batch: Batch | None = None) -> list[Event] | Pending[list[Event]]:
     return history.values(
         {"run_id": run_id},

@@ -166,8 +166,8 @@ def build_timeline(
         key = ("activity", pending.get("activity_id"))
         attempt = pending.get("attempt") or 1
         if key in lanes and attempt > 1:
-            error = pending.get("last_error") or {}
-            last = f"{error.get('type', '')}: {error.get('message', '')}"
+            last_error = pending.get("last_error") or {}
+            last = f"{last_error.get('type', '')}: {last_error.get('message', '')}"
             lanes[key].marks.append(Mark(now, "retry", f"attempt {attempt} pending; last error {last}"))
 
     all_lanes = [run, *lanes.values()] + ([signals] if signals.marks else [])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -59,4 +59,4 @@ class StartWorkflowForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         names = sorted(registry.workflows())
-        self.fields["workflow"].choices = [(name, name) for name in names]
+        cast(forms.ChoiceField, self.fields["workflow"]).choices = [(name, name) for name in names]

@@ -12,6 +12,8 @@ from django.utils.html import format_html
 from ..models import WorkflowRun
 from .display import duration, status_badge
 
+_COLUMNS = ("run_link", "workflow_name", "status_display", "created_at", "closed_at", "duration_display")
+
 
 class WorkflowRunInline(GenericTabularInline):
     """Read-only list of the workflow runs linked to the row; each links to the run's admin page.
@@ -22,8 +24,8 @@ class WorkflowRunInline(GenericTabularInline):
     model = WorkflowRun
     ct_field = "subject_type"
     ct_fk_field = "subject_id"
-    fields = ["run_link", "workflow_name", "status_display", "created_at", "closed_at", "duration_display"]
-    readonly_fields = fields
+    fields = _COLUMNS
+    readonly_fields = _COLUMNS
     extra = 0
     max_num = 0
     can_delete = False

@@ -7,10 +7,11 @@ checks its custom permission, and is recorded as a ``LogEntry`` on the run.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -54,7 +55,14 @@ def handle_of(run: WorkflowRun) -> client.WorkflowHandle:
     return client.get_handle(run.workflow_id, run_id=run.run_id)
 
 
-class OperationsMixin:
+# Type checkers see the mixin as the ModelAdmin it is mixed into; at run time it is a plain class ahead of it.
+if TYPE_CHECKING:
+    _AdminBase = admin.ModelAdmin[WorkflowRun]
+else:
+    _AdminBase = object
+
+
+class OperationsMixin(_AdminBase):
     """Mixed into the WorkflowRun ModelAdmin: URLs, permission checks, views and bulk actions."""
 
     # -- permissions ------------------------------------------------------------------------
@@ -228,7 +236,7 @@ class OperationsMixin:
             "open_runs": [run for run in runs if run.is_open],
             "form": form,
             "action": f"{operation}_selected",
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "media": self.media,
         }
         return TemplateResponse(request, BULK_TEMPLATE, context)

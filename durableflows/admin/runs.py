@@ -174,9 +174,9 @@ class WorkflowRunAdmin(OperationsMixin, admin.ModelAdmin):
 
     @admin.display(description="subject")
     def subject_link(self, run: WorkflowRun) -> SafeString | str:
-        if not run.subject_type_id:
-            return "—"
         content_type = run.subject_type
+        if content_type is None:
+            return "—"
         label = f"{content_type.app_label}.{content_type.model} #{run.subject_id}"
         try:
             url = reverse(f"admin:{content_type.app_label}_{content_type.model}_change", args=[run.subject_id])
@@ -186,7 +186,7 @@ class WorkflowRunAdmin(OperationsMixin, admin.ModelAdmin):
 
     @admin.display(description="parent")
     def parent_link(self, run: WorkflowRun) -> SafeString | str:
-        return self._run_link(run.parent) if run.parent_id else "—"
+        return self._run_link(run.parent) if run.parent is not None else "—"
 
     @admin.display(description="children")
     def children_links(self, run: WorkflowRun) -> SafeString | str:
@@ -197,7 +197,7 @@ class WorkflowRunAdmin(OperationsMixin, admin.ModelAdmin):
 
     @admin.display(description="continued from")
     def continued_from_link(self, run: WorkflowRun) -> SafeString | str:
-        return self._run_link(run.continued_from) if run.continued_from_id else "—"
+        return self._run_link(run.continued_from) if run.continued_from is not None else "—"
 
     @admin.display(description="continued as")
     def continued_as_link(self, run: WorkflowRun) -> SafeString | str:

@@ -6,8 +6,11 @@ next fire time); the actions act through ``df.get_schedule`` like any client.
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import admin, messages
 from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -63,8 +66,9 @@ class ScheduleAdmin(admin.ModelAdmin):
             except DurableFlowsError as exc:
                 self.message_user(request, f"{row.schedule_id}: {exc}", messages.ERROR)
                 continue
+            user = cast(AbstractBaseUser, request.user)  # the admin lets only signed-in staff in
             LogEntry.objects.log_actions(
-                user_id=request.user.pk, queryset=[row], action_flag=CHANGE, change_message=f"Schedule {verb}."
+                user_id=user.pk, queryset=[row], action_flag=CHANGE, change_message=f"Schedule {verb}."
             )
             done += 1
         if done:

@@ -9,7 +9,7 @@ them, a plain server-rendered page lists the operations.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.contrib.auth.views import redirect_to_login
@@ -41,15 +41,22 @@ def _is_ours(view: Any) -> bool:
     return type(view).__module__.startswith("durableflows.") and not isinstance(view, DocsViewMixin)
 
 
-class DocsViewMixin:
+# Type checkers see the mixin as the view it is mixed into; at run time it is a plain class ahead of it.
+if TYPE_CHECKING:
+    _ViewBase = APIView
+else:
+    _ViewBase = object
+
+
+class DocsViewMixin(_ViewBase):
     """Signed-in users only (operations still check their own permissions); a browser is sent to sign in."""
 
     authentication_classes = authentication_classes()
     permission_classes = [IsAuthenticated]
     schema = AutoSchema()
-    custom_settings = schema_settings()
+    custom_settings: dict[str, Any] | None = schema_settings()
 
-    def get_authenticate_header(self, request: Request) -> str | None:
+    def get_authenticate_header(self, request: Request) -> str | None:  # type: ignore[override]  # DRF's may be None
         return authenticate_header(self.get_authenticators(), request)
 
     def handle_exception(self, exc: Exception) -> Any:

@@ -7,7 +7,7 @@ turn into field-level 400s as well.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.urls import NoReverseMatch, reverse
 from drf_spectacular.types import OpenApiTypes
@@ -127,7 +127,7 @@ class WorkflowDetailSerializer(WorkflowRunSerializer):
     def _described(self, key: str, serializer_class: type[serializers.Serializer]) -> list[dict[str, Any]]:
         """Part of ``handle.describe()``, which the view passes in the context."""
         items = (self.context.get("description") or {}).get(key) or []
-        return serializer_class(items, many=True).data
+        return cast(list[dict[str, Any]], serializer_class(items, many=True).data)  # many=True: a list
 
     @extend_schema_field(PendingActivitySerializer(many=True))
     def get_pending_activities(self, run: WorkflowRun) -> list[dict[str, Any]]:
@@ -197,7 +197,7 @@ class EventSerializer(serializers.Serializer):
     sequence = serializers.IntegerField()
     type = serializers.CharField()
     timestamp = serializers.DateTimeField()
-    data = AnyJSONField()
+    data = AnyJSONField()  # type: ignore[assignment]  # the metaclass takes fields out of the class: .data stays
 
 
 class WorkflowTypeSerializer(serializers.Serializer):

@@ -8,7 +8,7 @@ Lists read WorkflowRun rows; everything about one workflow goes through
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.db.models import QuerySet
@@ -66,7 +66,16 @@ ERRORS = {
 ACTION_ERRORS = {**ERRORS, 409: OpenApiResponse(description="the workflow has no open run")}
 
 
-class WorkflowAPIMixin:
+# Type checkers see the mixin as the view it is mixed into; at run time it is a plain class ahead of it.
+if TYPE_CHECKING:
+    from rest_framework.views import APIView
+
+    _ViewBase = APIView
+else:
+    _ViewBase = object
+
+
+class WorkflowAPIMixin(_ViewBase):
     """What every durableflows view carries itself: authentication, permissions, JSON in, rendering, schema."""
 
     authentication_classes = authentication_classes()
@@ -75,7 +84,7 @@ class WorkflowAPIMixin:
     renderer_classes = renderer_classes()
     schema = AutoSchema()
 
-    def get_authenticate_header(self, request: Request) -> str | None:
+    def get_authenticate_header(self, request: Request) -> str | None:  # type: ignore[override]  # DRF's may be None
         return authenticate_header(self.get_authenticators(), request)
 
     def handle_exception(self, exc: Exception) -> Response:
@@ -137,7 +146,7 @@ class WorkflowViewSet(WorkflowAPIMixin, mixins.ListModelMixin, viewsets.GenericV
     )
     def history(self, request: Request, workflow_id: str) -> Response:
         handle = self.get_handle()
-        events = HistoryEvent.objects.filter(run_id=handle.run_id).only("sequence", "type", "timestamp", "data")
+        events = HistoryEvent.objects.filter(run__pk=handle.run_id).only("sequence", "type", "timestamp", "data")
         paginator = EventCursorPagination()
         page = paginator.paginate_queryset(events, request, view=self)
         return paginator.get_paginated_response(EventSerializer(page, many=True).data)

@@ -13,13 +13,13 @@ import time
 import traceback
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast, overload
 
 from .. import registry, serialization, storage
 from ..activity_context import ActivityInfo, current_activity
 from ..conf import df_settings
 from ..errors import ActivityCancelled, NonRetryableError
-from ..models import ActivityTask
+from ..models import ActivityTask, WorkflowRun
 from ..options import ActivityOptions
 from ..runtime import EventType
 from ..sql import Batch, Pending
@@ -91,7 +91,7 @@ def claim(task_pk: int, attempt: int) -> ActivityTask | None:
     if not claimed:
         return None
     task.state, task.started_at, task.deadline = State.STARTED, now, deadline
-    task.run = storage.runs.get({"run_id": task.run_id})
+    task.run = cast(WorkflowRun, storage.runs.get({"run_id": task.run_id}))  # deleting a run deletes its tasks
     return task
 
 
@@ -194,6 +194,10 @@ def settle(task: ActivityTask, outcome: Outcome, *, timed_out: bool = False) -> 
     return (EventType.ACTIVITY_TIMED_OUT if timed_out else EventType.ACTIVITY_FAILED), data
 
 
+@overload
+def complete(task: ActivityTask, *, batch: None = None, details: Any = ...) -> int: ...
+@overload
+def complete(task: ActivityTask, *, batch: Batch, details: Any = ...) -> Pending[int]: ...
 def complete(task: ActivityTask, *, batch: Batch | None = None, details: Any = UNCHANGED) -> int | Pending[int]:
     """Mark a successful attempt completed if it still holds (saving unsaved heartbeat ``details``): 1 if it did."""
     holds = {"id": task.pk, "attempt": task.attempt, "state": State.STARTED}
@@ -219,6 +223,7 @@ class _AttemptContext:
 
     def __init__(self, task: ActivityTask, options: ActivityOptions) -> None:
         self._task = task
+        self._started_at = cast(datetime, task.started_at)  # the attempt is claimed: it has started
         self._options = options
         self._last: datetime | None = None
         self._deadline = task.deadline
@@ -256,7 +261,7 @@ class _AttemptContext:
         update: dict[str, Any] = {"heartbeat_at": now, "heartbeat_details": encoded}
         timeout = self._options.heartbeat_timeout
         if timeout:
-            hard_deadline = self._task.started_at + timedelta(seconds=self._options.start_to_close_timeout)
+            hard_deadline = self._started_at + timedelta(seconds=self._options.start_to_close_timeout)
             update["deadline"] = min(hard_deadline, now + timedelta(seconds=timeout))
         alive = ActivityTask.objects.filter(
             pk=self._task.pk, attempt=self._task.attempt, state=State.STARTED, cancel_requested=False
@@ -276,7 +281,7 @@ class _AttemptContext:
         return self._deadline_at - time.monotonic()
 
     def timeout_cause(self) -> str:
-        hard_deadline = self._task.started_at + timedelta(seconds=self._options.start_to_close_timeout)
+        hard_deadline = self._started_at + timedelta(seconds=self._options.start_to_close_timeout)
         if self._options.heartbeat_timeout and self._deadline is not None and self._deadline < hard_deadline:
             return "heartbeat_timeout exceeded"
         return "start_to_close_timeout exceeded"

@@ -108,7 +108,10 @@ def _close_children(run: WorkflowRun, now: datetime) -> None:
 def _notify_parent(run: WorkflowRun, status: Status, data: dict[str, Any]) -> None:
     if run.parent_child_id is None:
         return
-    parent_open = WorkflowRun.objects.filter(pk=run.parent_id, status__in=(Status.PENDING, Status.RUNNING)).exists()
+    parent_open = (
+        run.parent_id is not None
+        and WorkflowRun.objects.filter(pk=run.parent_id, status__in=(Status.PENDING, Status.RUNNING)).exists()
+    )
     if not parent_open:
         return
     base = {"child_id": run.parent_child_id, "workflow_id": run.workflow_id, "run_id": str(run.run_id)}

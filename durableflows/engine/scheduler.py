@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import cast
 
 from django.db.models import Exists, OuterRef
 
@@ -59,8 +60,9 @@ def fire(row: Schedule, now: datetime) -> bool:
     Occurrences missed before the latest one (workers were down) are skipped.
     ``next_fire_at`` moves to the first occurrence after ``now``. True if a run started.
     """
+    due = cast(datetime, row.next_fire_at)  # set: only due rows are fired
     try:
-        fire_time = latest_occurrence(row.cron, row.timezone, row.next_fire_at, now) or row.next_fire_at
+        fire_time = latest_occurrence(row.cron, row.timezone, due, now) or due
         row.next_fire_at = next_fire_time(row.cron, row.timezone, now)
     except Exception as exc:  # noqa: BLE001 - timing stored around the validators: pause it, keep the others going
         log.error("schedule %r paused: its timing is unusable: %s", row.schedule_id, exc)

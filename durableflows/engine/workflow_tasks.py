@@ -13,7 +13,7 @@ import traceback
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.db import IntegrityError, connection
 
@@ -120,7 +120,7 @@ def _process(
     if run.start_at > now:
         return TaskResult("not due")
     settled = None
-    if completing is not None:
+    if settle is not None and completing is not None:
         settled = activities.completed_fact(settle[0], settle[1], completing.value)
     elif settle is not None:
         settled = activities.settle(*settle)
@@ -165,7 +165,8 @@ def _process_ahead(
     working.append(execution)
     expected, now = run.history_length, storage.now()
     new_events: list[Event] = []
-    for fact_type, data in _expand(*activities.completed_fact(task, outcome, held=1)):
+    fact = cast(tuple[EventType, dict[str, Any]], activities.completed_fact(task, outcome, held=1))  # held: a fact
+    for fact_type, data in _expand(*fact):
         new_events += execution.apply(fact_type, data, now)
     with write_transaction():
         batch = Batch()

@@ -13,7 +13,7 @@ import random as _random
 import uuid as _uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from .. import registry, serialization
 from ..errors import SideEffectError
@@ -38,7 +38,7 @@ def current_execution() -> WorkflowExecution | None:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         return None
-    return loop._host if isinstance(loop, WorkflowEventLoop) else None
+    return cast(WorkflowExecution, loop._host) if isinstance(loop, WorkflowEventLoop) else None
 
 
 def in_workflow() -> bool:

@@ -19,7 +19,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .. import serialization
-from ..errors import ActivityError, ChildWorkflowError, NonDeterminismError, NonRetryableError, QueryNotFound
+from ..errors import (
+    ActivityError,
+    ChildWorkflowError,
+    DurableFlowsError,
+    NonDeterminismError,
+    NonRetryableError,
+    QueryNotFound,
+)
 from .events import COMMAND_KEYS, Event, EventType
 from .loop import DurableTimerHandle, WorkflowEventLoop
 
@@ -62,7 +69,8 @@ class WorkflowExecution:
     ) -> None:
         self._fn = workflow_fn
         self._suggest_after = suggest_continue_as_new_after
-        self.loop = WorkflowEventLoop(self)
+        # not abstract at run time: the asyncio methods it leaves out raise NotImplementedError
+        self.loop = WorkflowEventLoop(self)  # type: ignore[abstract]
         self.history: list[Event] = []
         self._cursor = 0
         self._new: list[Event] | None = None
@@ -205,7 +213,7 @@ class WorkflowExecution:
             case EventType.ACTIVITY_COMPLETED:
                 self._resolve(self._activities, data["activity_id"], result=data.get("result"))
             case EventType.ACTIVITY_FAILED | EventType.ACTIVITY_TIMED_OUT:
-                error = ActivityError(
+                error: DurableFlowsError = ActivityError(
                     data.get("type", ""), data.get("message", ""), data.get("attempts", 0), data.get("name", "")
                 )
                 self._resolve(self._activities, data["activity_id"], error=error)
@@ -286,8 +294,8 @@ class WorkflowExecution:
         self.loop.create_task(run()).add_done_callback(self._on_handler_done)
 
     def _on_handler_done(self, task: asyncio.Task) -> None:
-        if not task.cancelled() and task.exception() is not None and self.closed_by is None:
-            self._fail(task.exception())
+        if not task.cancelled() and (exc := task.exception()) is not None and self.closed_by is None:
+            self._fail(exc)
 
     def _wake_one_condition(self) -> bool:
         """Resolve the first waiting condition that holds; one at a time, as each may change the next."""

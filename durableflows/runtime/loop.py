@@ -15,9 +15,11 @@ import itertools
 import logging
 from collections.abc import Callable
 from contextvars import Context
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol, TypeVarTuple
 
 log = logging.getLogger("durableflows.workflow")
+
+_Ts = TypeVarTuple("_Ts")
 
 
 class TimerHost(Protocol):
@@ -39,6 +41,7 @@ class _WorkflowFuture(asyncio.Future):
 
 class _WorkflowTask(asyncio.Task):
     _df_hash = 0
+    _log_destroy_pending: bool  # asyncio's own flag: warn when a pending task is garbage-collected
 
     def __hash__(self) -> int:
         return self._df_hash
@@ -85,19 +88,22 @@ class WorkflowEventLoop(asyncio.AbstractEventLoop):
     def time(self) -> float:
         return self._host.current_time()
 
-    def call_soon(self, callback: Callable[..., Any], *args: Any, context: Context | None = None) -> asyncio.Handle:
+    def call_soon(
+        self, callback: Callable[[*_Ts], object], *args: *_Ts, context: Context | None = None
+    ) -> asyncio.Handle:
         handle = asyncio.Handle(callback, args, self, context)
         self._ready.append(handle)
         return handle
 
-    def call_later(
-        self, delay: float, callback: Callable[..., Any], *args: Any, context: Context | None = None
+    # A due callback comes back as a plain Handle, not a TimerHandle: asyncio's callers only cancel() either.
+    def call_later(  # type: ignore[override]
+        self, delay: float, callback: Callable[[*_Ts], object], *args: *_Ts, context: Context | None = None
     ) -> asyncio.Handle:
         # The delay goes to the timer as given: going through call_at would round it (time() is ~1.7e9).
         return self._schedule(self.time() + delay, delay, callback, args, context)
 
-    def call_at(
-        self, when: float, callback: Callable[..., Any], *args: Any, context: Context | None = None
+    def call_at(  # type: ignore[override]
+        self, when: float, callback: Callable[[*_Ts], object], *args: *_Ts, context: Context | None = None
     ) -> asyncio.Handle:
         return self._schedule(when, when - self.time(), callback, args, context)
 
@@ -151,8 +157,15 @@ class WorkflowEventLoop(asyncio.AbstractEventLoop):
     async def shutdown_asyncgens(self) -> None:
         return None
 
-    def _forbidden(self, *args: Any, **kwargs: Any) -> Any:
+    def _forbidden(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise RuntimeError("workflow code must be deterministic: threads, executors and I/O belong in activities")
 
-    run_in_executor = call_soon_threadsafe = _forbidden
+    def run_in_executor(self, executor: Any, func: Callable[[*_Ts], Any], *args: *_Ts) -> NoReturn:
+        self._forbidden()
+
+    def call_soon_threadsafe(
+        self, callback: Callable[[*_Ts], object], *args: *_Ts, context: Context | None = None
+    ) -> NoReturn:
+        self._forbidden()
+
     run_forever = run_until_complete = _forbidden

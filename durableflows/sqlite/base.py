@@ -36,29 +36,29 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self._holds_writer_lock = False
 
     def _start_transaction_under_autocommit(self) -> None:
-        if self.transaction_mode == "IMMEDIATE":
+        if self.transaction_mode == "IMMEDIATE":  # type: ignore[attr-defined]  # Django 5.1+, not in the stubs
             self._acquire_writer_lock()
         try:
-            super()._start_transaction_under_autocommit()
+            super()._start_transaction_under_autocommit()  # type: ignore[misc]  # private: not in the stubs
         except BaseException:
             self._release_writer_lock()
             raise
 
     def _commit(self) -> None:
         try:
-            super()._commit()
+            super()._commit()  # type: ignore[misc]  # private: not in the stubs
         finally:
             self._release_writer_lock()
 
     def _rollback(self) -> None:
         try:
-            super()._rollback()
+            super()._rollback()  # type: ignore[misc]  # private: not in the stubs
         finally:
             self._release_writer_lock()
 
     def _close(self) -> None:
         try:
-            super()._close()
+            super()._close()  # type: ignore[misc]  # private: not in the stubs
         finally:
             self._release_writer_lock()
             if self._writer_lock_fd is not None:

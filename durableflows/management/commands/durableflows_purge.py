@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -52,7 +52,8 @@ class Command(BaseCommand):
             raise CommandError("--batch-size must be positive")
         result = retention.purge(period, batch_size=batch_size, dry_run=dry_run)
         verb = "Would delete" if dry_run else "Deleted"
+        cutoff = cast(datetime, result.cutoff)  # set whenever a period is given
         self.stdout.write(
             f"{verb} {result.runs} closed run(s) and {result.events} history event(s) closed before "
-            f"{result.cutoff.isoformat()}."
+            f"{cutoff.isoformat()}."
         )
