@@ -23,7 +23,7 @@ from django.utils.safestring import SafeString
 from ..errors import DurableFlowsError
 from ..models import WorkflowRun
 from ..timeline import build_timeline, render_svg
-from .display import duration, event_summary, pretty_json, status_badge
+from .display import as_json, duration, event_summary, pretty_json, status_badge
 from .filters import StuckFilter
 from .forms import QueryForm, ReasonForm, SignalForm, TerminateForm
 from .operations import OperationsMixin, handle_of
@@ -119,11 +119,13 @@ class WorkflowRunAdmin(OperationsMixin, admin.ModelAdmin):
         except DurableFlowsError:  # the run vanished (retention) between the lookup and here
             description, events = {}, []
         now = timezone.now()
-        timeline = build_timeline(events, now=now, pending_activities=description.get("pending_activities", []))
+        pending = description.get("pending_activities", [])
+        timeline = build_timeline(events, now=now, pending_activities=pending)
         page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("events_page"))
         allowed = self.operation_permissions(request)
         return {
             "description": description,
+            "pending_activities": [{**item, "heartbeat_json": as_json(item["heartbeat_details"])} for item in pending],
             "timeline_svg": render_svg(timeline),
             "events_page": page,
             "event_rows": [(event, event_summary(event), pretty_json(event.data)) for event in page],
