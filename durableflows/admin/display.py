@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
+from django.utils.dateformat import format as format_date
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -62,6 +64,22 @@ class DisplayEncoder(DjangoJSONEncoder):
 def as_json(value: Any, *, indent: int | None = None) -> str:
     """A value as JSON text, the way every value is shown (never Python's ``repr``)."""
     return json.dumps(value, indent=indent, ensure_ascii=False, cls=DisplayEncoder)
+
+
+def compact_timestamp(value: datetime | None, now: datetime | None = None) -> SafeString | str:
+    """``14:03:27`` today, ``Nov 28 09:15`` this year, ``2025-11-28`` before; the full time on hover."""
+    if value is None:
+        return "—"
+    local, today = timezone.localtime(value), timezone.localtime(now or timezone.now())
+    if local.date() == today.date():
+        short = format_date(local, "H:i:s")
+    elif local.year == today.year:
+        short = format_date(local, "M j H:i")
+    else:
+        short = format_date(local, "Y-m-d")
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>', value.isoformat(), format_date(local, "Y-m-d H:i:s.u T"), short
+    )
 
 
 def pretty_json(value: Any) -> SafeString:

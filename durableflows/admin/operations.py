@@ -132,6 +132,7 @@ class OperationsMixin:
             "opts": self.opts,
             "original": run,
             "title": f"{title}: {run.workflow_id}",
+            "submit_label": title,
             "operation": operation,
             "form": form,
             "answer": answer,

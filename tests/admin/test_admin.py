@@ -187,6 +187,7 @@ def test_query_shows_the_answer(operator, waiting):
     answer = response.content.decode()
     assert "df-query-answer" in answer and "&quot;stage&quot;: &quot;waiting&quot;" in answer  # JSON, not a repr
     assert "&#x27;stage&#x27;" not in answer
+    assert 'value="Run a query">' in answer  # the button names the operation, not a truncated title
     bad = client.post(op_url(waiting.run_id, "query"), {"name": "nope", "args": "[]"})
     assert bad.status_code == 400 and "no query handler" in bad.content.decode()
     wrong = client.post(op_url(waiting.run_id, "query"), {"name": "echo", "args": '{"a": 1}'})
