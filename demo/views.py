@@ -1,10 +1,12 @@
 """The demo page: create orders, watch their workflows, approve or reject them."""
 from __future__ import annotations
 
+import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib import messages
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -27,7 +29,7 @@ def _workflow_row(order: Order) -> dict[str, Any]:
     status = df.Status(handle.status)
     row.update(status=status.value, open=status.is_open, stage=handle.vars().get("stage", ""))
     if status == df.Status.COMPLETED:
-        row["outcome"] = handle.result(timeout=1)
+        row["outcome"] = json.dumps(handle.result(timeout=1), ensure_ascii=False, cls=DjangoJSONEncoder)
     elif not status.is_open:
         try:
             handle.result(timeout=1)

@@ -183,8 +183,41 @@ AXIS_HEIGHT = 22
 BAR_HEIGHT = 12
 
 
-#: The first and last tick labels align inwards, so they stay inside the picture.
-_ANCHORS = ("start", "middle", "middle", "middle", "end")
+#: Tick steps in milliseconds: the 1-2-5 series within each unit (ms, s, min, h, d).
+TICK_STEPS_MS = (
+    1, 2, 5, 10, 20, 50, 100, 200, 500,
+    1_000, 2_000, 5_000, 10_000, 20_000,
+    60_000, 120_000, 300_000, 600_000, 1_200_000,
+    3_600_000, 7_200_000, 18_000_000, 36_000_000,
+    *(86_400_000 * days for days in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)),
+)  # fmt: skip
+#: At most this many intervals between the first and the last tick.
+MAX_TICK_INTERVALS = 5
+#: Tick label units, largest first; an axis speaks the largest unit its step is a whole number of.
+_TICK_UNITS_MS = (("d", 86_400_000), ("h", 3_600_000), ("min", 60_000), ("s", 1_000))
+
+
+def tick_step_ms(span_seconds: float) -> int:
+    """The smallest round step that divides ``span_seconds`` into at most ``MAX_TICK_INTERVALS`` intervals."""
+    span_ms = span_seconds * 1000
+    return next((step for step in TICK_STEPS_MS if span_ms / step <= MAX_TICK_INTERVALS), TICK_STEPS_MS[-1])
+
+
+def axis_ticks(span_seconds: float) -> list[tuple[float, str]]:
+    """The time axis: (offset in seconds, label) at 0 and every multiple of the round step within the span."""
+    step = tick_step_ms(span_seconds)
+    count = int(span_seconds * 1000 // step) + 1
+    return [(step * i / 1000, format_tick(step * i, step)) for i in range(count)]
+
+
+def format_tick(offset_ms: int, step_ms: int) -> str:
+    """A tick's label in its axis's unit: ``0``, ``+10 ms``, ``+1.5 s``, ``+40 s``, ``+1 min``, ``+6 h``, ``+2 d``."""
+    if offset_ms == 0:
+        return "0"
+    unit, size = next(((unit, size) for unit, size in _TICK_UNITS_MS if step_ms >= size), ("ms", 1))
+    if unit == "ms" and offset_ms >= 1000:
+        unit, size = "s", 1000
+    return f"+{offset_ms / size:g} {unit}"
 
 
 def render_svg(timeline: Timeline) -> SafeString:
@@ -203,13 +236,13 @@ def render_svg(timeline: Timeline) -> SafeString:
         f'width="100%" role="img" aria-label="timeline of the run">',
         f"<title>{escape(_duration(timeline.span))} from the first event to the last</title>",
     ]
-    for i in range(5):  # the time axis: five ticks, relative to the start
-        tick_x = LABEL_WIDTH + plot * i / 4
+    for offset, label in axis_ticks(timeline.span):  # relative to the start; labels near the edges align inwards
+        tick_x = LABEL_WIDTH + plot * min(offset / timeline.span, 1.0)
+        anchor = "start" if offset == 0 else "end" if tick_x > WIDTH - 30 else "middle"
         parts.append(
             f'<line x1="{tick_x:.1f}" y1="{AXIS_HEIGHT - 4}" x2="{tick_x:.1f}" y2="{height}" stroke="#9995" />'
-            f'<text x="{tick_x:.1f}" y="{AXIS_HEIGHT - 8}" font-size="10" text-anchor="{_ANCHORS[i]}" '
-            f'fill="currentColor">'
-            f"+{escape(_duration(timeline.span * i / 4))}</text>"
+            f'<text x="{tick_x:.1f}" y="{AXIS_HEIGHT - 8}" font-size="10" text-anchor="{anchor}" '
+            f'fill="currentColor">{escape(label)}</text>'
         )
     for index, lane in enumerate(timeline.lanes):
         top = AXIS_HEIGHT + index * LANE_HEIGHT
@@ -284,17 +317,18 @@ def _seconds(value: Any) -> str:
 
 
 def _duration(seconds: float) -> str:
-    """``1.2s``, ``3m 4s``, ``2h 5m``, ``3d 4h``: short, for axis ticks and tooltips."""
-    if seconds < 60:
-        return f"{seconds:.3g}s" if seconds < 10 else f"{seconds:.0f}s"
+    """``120 ms``, ``2.5 s``, ``42 s``, ``5m 3s``, ``1h``, ``1h 5m``, ``3d 4h``: two units at most, no zero part."""
+    if seconds < 0.9995:
+        return f"{seconds * 1000:.3g} ms"
+    if seconds < 9.995:
+        return f"{seconds:.3g} s"
+    if round(seconds) < 60:
+        return f"{round(seconds)} s"
     delta = timedelta(seconds=round(seconds))
     days, rest = delta.days, delta.seconds
-    hours, minutes, secs = rest // 3600, rest % 3600 // 60, rest % 60
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes}m"
-    return f"{minutes}m {secs}s"
+    parts = [(days, "d"), (rest // 3600, "h"), (rest % 3600 // 60, "m"), (rest % 60, "s")]
+    first = next(index for index, (amount, _) in enumerate(parts) if amount)
+    return " ".join(f"{amount}{unit}" for amount, unit in parts[first : first + 2] if amount)
 
 
 def format_duration(seconds: float | None) -> str:

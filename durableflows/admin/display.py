@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from datetime import datetime
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
+from django.utils.dateformat import format as format_date
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -43,9 +47,43 @@ def duration(run: WorkflowRun) -> str:
     return text if run.closed_at else f"{text} (running)"
 
 
+class DisplayEncoder(DjangoJSONEncoder):
+    """Django's encoder (datetimes in ISO 8601, decimals, UUIDs), plus dataclasses and pydantic models; else ``str``."""
+
+    def default(self, o: Any) -> Any:
+        if dataclasses.is_dataclass(o) and not isinstance(o, type):
+            return dataclasses.asdict(o)
+        if callable(getattr(o, "model_dump", None)):
+            return o.model_dump(mode="json")
+        try:
+            return super().default(o)
+        except TypeError:
+            return str(o)
+
+
+def as_json(value: Any, *, indent: int | None = None) -> str:
+    """A value as JSON text, the way every value is shown (never Python's ``repr``)."""
+    return json.dumps(value, indent=indent, ensure_ascii=False, cls=DisplayEncoder)
+
+
+def compact_timestamp(value: datetime | None, now: datetime | None = None) -> SafeString | str:
+    """``14:03:27`` today, ``Nov 28 09:15`` this year, ``2025-11-28`` before; the full time on hover."""
+    if value is None:
+        return "—"
+    local, today = timezone.localtime(value), timezone.localtime(now or timezone.now())
+    if local.date() == today.date():
+        short = format_date(local, "H:i:s")
+    elif local.year == today.year:
+        short = format_date(local, "M j H:i")
+    else:
+        short = format_date(local, "Y-m-d")
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>', value.isoformat(), format_date(local, "Y-m-d H:i:s.u T"), short
+    )
+
+
 def pretty_json(value: Any) -> SafeString:
-    text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False, default=str)
-    return format_html('<pre class="df-json">{}</pre>', text)
+    return format_html('<pre class="df-json">{}</pre>', as_json(value, indent=2))
 
 
 def event_summary(event: Event) -> str:

@@ -30,6 +30,7 @@ from ..errors import (
     WorkflowNotFound,
 )
 from ..models import WorkflowRun
+from .display import pretty_json
 from .forms import QueryForm, ReasonForm, SignalForm, StartWorkflowForm, TerminateForm
 
 OPERATION_TEMPLATE = "admin/durableflows/workflowrun/operation.html"
@@ -46,7 +47,7 @@ OPERATIONS: dict[str, tuple[type[forms.Form], str, str]] = {
 DONE_MESSAGES = {
     "signal": "Signal {name!r} sent to {run.workflow_id}.",
     "cancel": "Cancellation of {run.workflow_id} requested.",
-    "terminate": "{run.workflow_id} terminated.",
+    "terminate": "Terminated {run.workflow_id}.",
 }
 
 
@@ -139,6 +140,7 @@ class OperationsMixin(_AdminBase):
             "opts": self.opts,
             "original": run,
             "title": f"{title}: {run.workflow_id}",
+            "submit_label": title,
             "operation": operation,
             "form": form,
             "answer": answer,
@@ -154,7 +156,7 @@ class OperationsMixin(_AdminBase):
     def perform_query(self, request: HttpRequest, run: WorkflowRun, data: dict[str, Any]) -> dict[str, Any]:
         result = handle_of(run).query(data["name"], *data["args"])
         self.log_change(request, run, f"Ran query {data['name']!r}.")
-        return {"name": data["name"], "result": result}
+        return {"name": data["name"], "result": pretty_json(result)}
 
     def perform_cancel(self, request: HttpRequest, run: WorkflowRun, data: dict[str, Any]) -> None:
         handle_of(run).cancel(reason=data["reason"])

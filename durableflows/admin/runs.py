@@ -23,7 +23,7 @@ from django.utils.safestring import SafeString
 from ..errors import DurableFlowsError
 from ..models import WorkflowRun
 from ..timeline import build_timeline, render_svg
-from .display import duration, event_summary, pretty_json, status_badge
+from .display import as_json, compact_timestamp, duration, event_summary, pretty_json, status_badge
 from .filters import StuckFilter
 from .forms import QueryForm, ReasonForm, SignalForm, TerminateForm
 from .operations import OperationsMixin, handle_of
@@ -34,9 +34,10 @@ EVENTS_PER_PAGE = 50
 @admin.register(WorkflowRun)
 class WorkflowRunAdmin(OperationsMixin, admin.ModelAdmin):
     list_display = [
-        "status_display", "workflow_name", "workflow_id", "short_run_id", "started_at", "closed_at", "duration_display",
+        "status_display", "workflow_id_display", "workflow_name_display", "started_display", "closed_display",
+        "duration_display",
     ]  # fmt: skip
-    list_display_links = ["workflow_id"]
+    list_display_links = ["workflow_id_display"]
     list_filter = [
         "status",
         ("workflow_name", admin.AllValuesFieldListFilter),
@@ -92,9 +93,23 @@ class WorkflowRunAdmin(OperationsMixin, admin.ModelAdmin):
     def status_display(self, run: WorkflowRun) -> SafeString:
         return status_badge(run)
 
-    @admin.display(description="run")
-    def short_run_id(self, run: WorkflowRun) -> str:
-        return str(run.run_id)[:8]
+    @admin.display(description="workflow id", ordering="workflow_id")
+    def workflow_id_display(self, run: WorkflowRun) -> SafeString:
+        """The id, and under it the start of the run id, which tells apart the runs of one id."""
+        template = '{}<small class="df-run-id" title="run id {}">{}</small>'
+        return format_html(template, run.workflow_id, run.run_id, str(run.run_id)[:8])
+
+    @admin.display(description="workflow", ordering="workflow_name")
+    def workflow_name_display(self, run: WorkflowRun) -> str:
+        return run.workflow_name
+
+    @admin.display(description="started", ordering="started_at")
+    def started_display(self, run: WorkflowRun) -> SafeString | str:
+        return compact_timestamp(run.started_at)
+
+    @admin.display(description="closed", ordering="closed_at")
+    def closed_display(self, run: WorkflowRun) -> SafeString | str:
+        return compact_timestamp(run.closed_at)
 
     @admin.display(description="duration")
     def duration_display(self, run: WorkflowRun) -> str:
@@ -119,11 +134,13 @@ class WorkflowRunAdmin(OperationsMixin, admin.ModelAdmin):
         except DurableFlowsError:  # the run vanished (retention) between the lookup and here
             description, events = {}, []
         now = timezone.now()
-        timeline = build_timeline(events, now=now, pending_activities=description.get("pending_activities", []))
+        pending = description.get("pending_activities", [])
+        timeline = build_timeline(events, now=now, pending_activities=pending)
         page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("events_page"))
         allowed = self.operation_permissions(request)
         return {
             "description": description,
+            "pending_activities": [{**item, "heartbeat_json": as_json(item["heartbeat_details"])} for item in pending],
             "timeline_svg": render_svg(timeline),
             "events_page": page,
             "event_rows": [(event, event_summary(event), pretty_json(event.data)) for event in page],

@@ -17,10 +17,12 @@ from django.http import HttpRequest
 from ..errors import DurableFlowsError
 from ..models import Schedule
 from ..schedules import get_schedule
+from .forms import ScheduleForm
 
 
 @admin.register(Schedule)
 class ScheduleAdmin(admin.ModelAdmin):
+    form = ScheduleForm
     list_display = [
         "schedule_id",
         "workflow_name",
@@ -64,7 +66,7 @@ class ScheduleAdmin(admin.ModelAdmin):
             try:
                 act(get_schedule(row.schedule_id))
             except DurableFlowsError as exc:
-                self.message_user(request, f"{row.schedule_id}: {exc}", messages.ERROR)
+                self.message_user(request, f"Schedule {row.schedule_id}: {exc}", messages.ERROR)
                 continue
             user = cast(AbstractBaseUser, request.user)  # the admin lets only signed-in staff in
             LogEntry.objects.log_actions(

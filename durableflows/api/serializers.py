@@ -2,13 +2,17 @@
 
 Input serializers check shapes (field-level 400s); whether values can cross the
 boundary (size, JSON-ability) is decided by the client, whose errors the views
-turn into field-level 400s as well.
+turn into field-level 400s as well. Every timestamp goes out in one form, ISO 8601
+in UTC ending in ``Z`` (DRF's own), whether a model field, a ``describe()`` entry,
+an event's data or a datetime inside a value.
 """
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any, cast
 
+from django.db import models
 from django.urls import NoReverseMatch, reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -16,6 +20,7 @@ from rest_framework import serializers
 
 from ..client import ID_CONFLICT_POLICIES
 from ..models import WorkflowRun
+from ..serialization import TAG
 from ..status import Status
 
 #: Longest signal, query or workflow name accepted.
@@ -33,13 +38,62 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+#: The keys of event data under which the engine records its own timestamps (ISO 8601 strings).
+EVENT_TIMESTAMP_KEYS = ("start_at", "started_at", "fire_at")
+
+
+def zulu(text: str) -> str:
+    """An ISO 8601 timestamp in UTC written with ``Z``, as DRF writes its own; other text unchanged."""
+    return f"{text[:-6]}Z" if text.endswith("+00:00") else text
+
+
+def _zulu_datetimes(value: Any) -> Any:
+    """The value with every tagged datetime (``{"__df__": "datetime", "v": ...}``) in UTC written with ``Z``."""
+    if isinstance(value, dict):
+        if len(value) == 2 and value.get(TAG) == "datetime" and isinstance(value.get("v"), str):
+            return {TAG: "datetime", "v": zulu(value["v"])}
+        return {key: _zulu_datetimes(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_zulu_datetimes(item) for item in value]
+    return value
+
+
+class UTCDateTimeField(serializers.DateTimeField):
+    """A timestamp in UTC (``2026-11-29T22:09:18.122374Z``), whatever the project's ``TIME_ZONE``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("default_timezone", UTC)
+        super().__init__(**kwargs)
+
+
 @extend_schema_field(OpenApiTypes.ANY)
 class AnyJSONField(serializers.JSONField):
     """Any JSON value (object, array, string, number, boolean or null)."""
 
+    def to_representation(self, value: Any) -> Any:
+        return _zulu_datetimes(super().to_representation(value))
+
+
+class EventDataField(AnyJSONField):
+    """An event's data, with the engine's own timestamps in the API's form."""
+
+    def to_representation(self, value: Any) -> Any:
+        data = super().to_representation(value)
+        if not isinstance(data, dict):
+            return data
+        return {
+            key: zulu(item) if key in EVENT_TIMESTAMP_KEYS and isinstance(item, str) else item
+            for key, item in data.items()
+        }
+
 
 class WorkflowRunSerializer(serializers.ModelSerializer):
     """One run of a workflow id, as listed."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: UTCDateTimeField,
+    }
 
     url = serializers.SerializerMethodField()
     args = AnyJSONField(read_only=True)
@@ -86,16 +140,16 @@ class PendingActivitySerializer(serializers.Serializer):
     name = serializers.CharField()
     state = serializers.CharField()
     attempt = serializers.IntegerField()
-    next_attempt_at = serializers.DateTimeField(allow_null=True)
+    next_attempt_at = UTCDateTimeField(allow_null=True)
     last_error = AnyJSONField(allow_null=True)
-    last_heartbeat_at = serializers.DateTimeField(allow_null=True)
+    last_heartbeat_at = UTCDateTimeField(allow_null=True)
     heartbeat_details = AnyJSONField(allow_null=True)
     cancel_requested = serializers.BooleanField()
 
 
 class PendingTimerSerializer(serializers.Serializer):
     timer_id = serializers.IntegerField()
-    fire_at = serializers.DateTimeField()
+    fire_at = UTCDateTimeField()
 
 
 class ChildRunSerializer(serializers.Serializer):
@@ -196,8 +250,8 @@ class AcceptedSerializer(serializers.Serializer):
 class EventSerializer(serializers.Serializer):
     sequence = serializers.IntegerField()
     type = serializers.CharField()
-    timestamp = serializers.DateTimeField()
-    data = AnyJSONField()  # type: ignore[assignment]  # the metaclass takes fields out of the class: .data stays
+    timestamp = UTCDateTimeField()
+    data = EventDataField()  # type: ignore[assignment]  # the metaclass takes fields out of the class: .data stays
 
 
 class WorkflowTypeSerializer(serializers.Serializer):

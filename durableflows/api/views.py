@@ -76,7 +76,10 @@ else:
 
 
 class WorkflowAPIMixin(_ViewBase):
-    """What every durableflows view carries itself: authentication, permissions, JSON in, rendering, schema."""
+    """What every durableflows view carries itself: authentication, permissions, JSON in, rendering, schema.
+
+    A view's own docstring is its page description in the browsable API and in the schema: plain text there.
+    """
 
     authentication_classes = authentication_classes()
     permission_classes = [WorkflowPermission]
@@ -111,7 +114,10 @@ class WorkflowAPIMixin(_ViewBase):
     ),
 )
 class WorkflowViewSet(WorkflowAPIMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
-    """Workflows by id. ``{workflow_id}`` means its latest run unless ``?run_id=`` picks one."""
+    """Workflow runs: list them, start one, and read or operate a workflow by its id.
+
+    A workflow id stands for its latest run; the run_id query parameter picks an earlier one.
+    """
 
     serializer_class = WorkflowRunSerializer
     lookup_field = "workflow_id"

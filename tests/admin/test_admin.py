@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.test import Client
 from django.urls import reverse
 
 import durableflows as df
-from durableflows.models import InboxItem, WorkflowRun
+from durableflows.engine.workflow_tasks import process_workflow_task
+from durableflows.models import ActivityTask, InboxItem, WorkflowRun
 from tests.api.support import drive, make_user
 
 pytestmark = pytest.mark.django_db
@@ -128,6 +131,22 @@ def test_long_histories_are_paginated(viewer, waiting):
     assert "page 2 of 2" in client.get(page(waiting.run_id) + "?events_page=2").content.decode()
 
 
+def test_pending_heartbeat_details_are_shown_as_json(viewer):
+    handle = df.start("ops.approval", "parcel", id="beating")
+    process_workflow_task(handle.run_id)  # the activity is scheduled, not run
+    ActivityTask.objects.filter(run_id=handle.run_id).update(heartbeat_details={"done": 3, "last": None})
+    html = logged_in(viewer).get(page(handle.run_id)).content.decode()
+    assert "<code>{&quot;done&quot;: 3, &quot;last&quot;: null}</code>" in html
+
+
+def test_json_fields_of_the_forms_start_empty_not_null(operator, waiting):
+    client = logged_in(operator)
+    run_id = waiting.run_id
+    for url in (page(run_id), op_url(run_id, "signal"), op_url(run_id, "query"), CHANGELIST + "start/"):
+        textareas = re.findall(r"<textarea[^>]*>(.*?)</textarea>", client.get(url).content.decode(), re.S)
+        assert textareas and all(text.strip() == "" for text in textareas), (url, textareas)
+
+
 # --- operations ---------------------------------------------------------------------------------
 def test_signal_through_the_form_completes_the_run(operator, waiting):
     client = logged_in(operator)
@@ -165,7 +184,10 @@ def test_query_shows_the_answer(operator, waiting):
     client = logged_in(operator)
     response = client.post(op_url(waiting.run_id, "query"), {"name": "progress", "args": ""})
     assert response.status_code == 200
-    assert "df-query-answer" in response.content.decode() and "waiting" in response.content.decode()
+    answer = response.content.decode()
+    assert "df-query-answer" in answer and "&quot;stage&quot;: &quot;waiting&quot;" in answer  # JSON, not a repr
+    assert "&#x27;stage&#x27;" not in answer
+    assert 'value="Run a query">' in answer  # the button names the operation, not a truncated title
     bad = client.post(op_url(waiting.run_id, "query"), {"name": "nope", "args": "[]"})
     assert bad.status_code == 400 and "no query handler" in bad.content.decode()
     wrong = client.post(op_url(waiting.run_id, "query"), {"name": "echo", "args": '{"a": 1}'})
@@ -179,7 +201,8 @@ def test_cancel_and_terminate(operator, waiting, failed):
     second = df.start("ops.approval", "x", id="order-2")
     drive(second.run_id)
     assert client.post(op_url(second.run_id, "terminate"), {"reason": ""}).status_code == 400  # a reason is required
-    assert client.post(op_url(second.run_id, "terminate"), {"reason": "bad data"}).status_code == 302
+    done = client.post(op_url(second.run_id, "terminate"), {"reason": "bad data"}, follow=True)
+    assert '<li class="success">Terminated order-2.</li>' in done.content.decode()  # the id keeps its case
     assert second.status == df.Status.TERMINATED
     assert LogEntry.objects.filter(action_flag=CHANGE).count() == 2
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+
 import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
 
 import durableflows as df
+from durableflows.api.urls import urlpatterns
+from durableflows.engine.workflow_tasks import process_workflow_task
 from durableflows.models import InboxItem, WorkflowRun
 from tests.api.support import drive, start_and_drive
 
@@ -177,6 +182,29 @@ def test_history_lists_the_events(api, waiting):
     assert [e["sequence"] for e in body["results"]] == list(range(1, len(types) + 1))
 
 
+#: An ISO 8601 timestamp inside a JSON body, with whatever it ends in.
+TIMESTAMP = re.compile(r'"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(Z|[+-]\d\d:\d\d)?)"')
+
+
+@override_settings(TIME_ZONE="Europe/Paris")
+def test_every_timestamp_is_in_utc_with_a_z(api, waiting):
+    """Model fields, describe() entries, the engine's timestamps in event data, datetimes inside values."""
+    start_and_drive("ops.sleepy", id="sleepy")  # a pending timer
+    scheduled = df.start("ops.approval", "box", id="queued")
+    process_workflow_task(scheduled.run_id)  # a pending activity, not run yet
+    waiting.signal("approve", {"at": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)})
+    drive(waiting.run_id)
+    bodies = [
+        api.get(url).content.decode()
+        for url in ("/api/workflows/", "/api/workflows/sleepy/", "/api/workflows/sleepy/history/",
+                    "/api/workflows/queued/", "/api/workflows/order-1/", "/api/workflows/order-1/history/")
+    ]  # fmt: skip
+    found = [match for body in bodies for match in TIMESTAMP.findall(body)]
+    assert len(found) > 20
+    assert [text for text, ending in found if ending != "Z"] == []
+    assert '"v":"2026-01-02T03:04:05Z"' in bodies[4] and '"fire_at":"' in bodies[2]
+
+
 def test_workflow_ids_with_slashes(api):
     parent = df.start("ops.parent", id="shop/p-1")
     drive(parent.run_id)
@@ -298,6 +326,16 @@ def test_closed_id_can_be_started_again(api, failed):
 
 
 # --- registry and docs ------------------------------------------------------------------------
+def test_view_descriptions_read_as_plain_text_in_the_browsable_api(api):
+    views = {pattern.callback.cls for pattern in urlpatterns if hasattr(pattern.callback, "cls")}
+    assert len(views) >= 3
+    for view in views:
+        description = view().get_view_description(html=False)
+        assert "``" not in description and ":func:" not in description, view.__name__
+    page = api.get("/api/workflows/", HTTP_ACCEPT="text/html").content.decode()
+    assert "A workflow id stands for its latest run" in page
+
+
 def test_workflow_types_lists_the_registry(api):
     body = api.get("/api/workflow-types/").json()
     workflows = {w["name"]: w for w in body["workflows"]}

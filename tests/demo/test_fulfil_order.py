@@ -42,3 +42,13 @@ def test_declined_card_fails_the_workflow_after_releasing_stock(durableflows_env
         durableflows_env.start(fulfil_order, order.id).result()
     assert failed.value.type == "ActivityError" and "CardDeclined" in failed.value.message
     assert release.call_count == 1 and shipping.call_count == 0
+
+
+def test_the_demo_page_shows_the_outcome_as_json(durableflows_env, order, client):
+    handle = durableflows_env.start(fulfil_order, order.id, id=order.workflow_id)
+    durableflows_env.run_until_idle()
+    handle.signal("approve", {"approved": True, "by": "bob"})
+    handle.result()
+    html = client.get("/").content.decode()
+    assert "{&quot;outcome&quot;: &quot;shipped&quot;, &quot;tracking&quot;: &quot;TRK-" in html
+    assert "&#x27;outcome&#x27;" not in html  # not Python's repr

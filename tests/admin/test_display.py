@@ -1,0 +1,44 @@
+"""The admin's small renderers: compact timestamps for the runs list, and values as JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from durableflows.admin.display import as_json, compact_timestamp
+
+NOW = datetime(2026, 11, 29, 22, 9, 18, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("value", "short"),
+    [
+        (datetime(2026, 11, 29, 8, 5, 3, tzinfo=UTC), ">08:05:03</time>"),
+        (datetime(2026, 3, 1, 9, 15, tzinfo=UTC), ">Mar 1 09:15</time>"),
+        (datetime(2025, 12, 31, 23, 59, tzinfo=UTC), ">2025-12-31</time>"),
+    ],
+)
+def test_timestamps_are_compact_with_the_full_time_on_hover(settings, value, short):
+    settings.TIME_ZONE = "UTC"
+    html = str(compact_timestamp(value, now=NOW))
+    assert html.endswith(short)
+    assert f'datetime="{value.isoformat()}"' in html and f'title="{value:%Y-%m-%d %H:%M:%S}.000000 UTC"' in html
+
+
+def test_a_missing_timestamp_is_a_dash():
+    assert compact_timestamp(None) == "—"
+
+
+@dataclasses.dataclass
+class Parcel:
+    weight: Decimal
+    sent: datetime
+
+
+def test_values_are_shown_as_json_never_as_python_repr():
+    assert as_json({"a": 1, "ok": True, "none": None}) == '{"a": 1, "ok": true, "none": null}'
+    assert as_json(Parcel(Decimal("1.5"), NOW)) == '{"weight": "1.5", "sent": "2026-11-29T22:09:18Z"}'
+    assert as_json("naïve") == '"naïve"'
