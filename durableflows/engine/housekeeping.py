@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 
 from .. import storage
 from ..conf import df_settings
@@ -92,15 +92,18 @@ def dispatch_due_activities(now: datetime) -> int:
 
 
 def ring_runs_needing_a_task(now: datetime) -> int:
-    """Ring runs whose wake-up time passed, and runs whose facts have waited too long."""
+    """Ring runs whose wake-up time passed, and runs whose facts have waited too long.
+
+    Each query reads only what is due, through an index (``wake_at``; inbox rows by age), so a sweep
+    costs the same however many runs sleep on timers or signals.
+    """
     stale = now - timedelta(seconds=df_settings.REDELIVERY_TIMEOUT)
-    waiting = Exists(InboxItem.objects.filter(run=OuterRef("pk"), created_at__lt=stale))
+    queries = [WorkflowRun.objects.filter(wake_at__lte=now).order_by("wake_at")]  # only open runs have a wake_at
+    waiting = InboxItem.objects.filter(created_at__lt=stale).values_list("run_id", flat=True).distinct()
+    if waiting_ids := list(waiting.order_by()[: df_settings.HOUSEKEEPING_BATCH]):
+        queries.append(WorkflowRun.objects.filter(pk__in=waiting_ids, wake_at__isnull=True, status__in=OPEN).order_by())
     with write_transaction():
-        runs = storage.claim_batch(
-            WorkflowRun.objects.filter(status__in=OPEN)
-            .filter(Q(wake_at__lte=now) | (Q(wake_at__isnull=True) & waiting))
-            .only("run_id", "queue")
-        )
+        runs = [run for query in queries for run in storage.claim_batch(query.only("run_id", "queue"))]
         WorkflowRun.objects.filter(pk__in=[r.pk for r in runs]).update(
             wake_at=now + timedelta(seconds=df_settings.REDELIVERY_TIMEOUT)
         )
