@@ -26,3 +26,18 @@ class StuckFilter(admin.SimpleListFilter):
         if self.value() == "no":
             return queryset.exclude(pk__in=stuck.values("pk"))
         return queryset
+
+
+class WorkflowNameFilter(admin.SimpleListFilter):
+    """Runs of one workflow, offered from the registered workflows: no scan of the runs for their names."""
+
+    title = "workflow"
+    parameter_name = "workflow_name"
+
+    def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:
+        from .. import registry
+
+        return [(name, name) for name in sorted(registry.workflows())]
+
+    def queryset(self, request: Any, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(workflow_name=self.value()) if self.value() else queryset

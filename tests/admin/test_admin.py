@@ -41,6 +41,19 @@ def test_changelist_shows_badges_and_columns(operator, waiting, failed):
     assert "cancel_selected" in html and "terminate_selected" in html
 
 
+def test_changelist_counts_once_and_never_scans_for_filter_values(operator, waiting, failed):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = logged_in(operator)
+    client.get(CHANGELIST)  # the session and permission caches warm up
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(CHANGELIST).status_code == 200
+    run_queries = [q["sql"] for q in queries.captured_queries if "durableflows_workflowrun" in q["sql"]]
+    assert sum("COUNT(" in sql for sql in run_queries) == 1, run_queries
+    assert not any("DISTINCT" in sql for sql in run_queries), run_queries
+
+
 def test_changelist_filters_and_search(viewer, waiting, failed):
     client = logged_in(viewer)
     assert "failing-1" not in client.get(CHANGELIST + "?status=running").content.decode()
