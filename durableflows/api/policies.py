@@ -53,21 +53,23 @@ def authenticate_header(authenticators: list[BaseAuthentication], request: Reque
     return None
 
 
-class RunCursorPagination(CursorPagination):
-    """Keyset pages of runs, newest first: every page costs the same, however deep."""
+class KeysetPagination(CursorPagination):
+    """Pages by position (a cursor), not by offset: every page costs the same, however deep."""
 
     page_size = PAGE_SIZE
     page_size_query_param = "page_size"
     max_page_size = MAX_PAGE_SIZE
+
+
+class RunCursorPagination(KeysetPagination):
+    """Runs, newest first."""
+
     ordering = ("-created_at", "run_id")
 
 
-class EventCursorPagination(CursorPagination):
-    """Keyset pages of one run's history, in order."""
+class EventCursorPagination(KeysetPagination):
+    """One run's history, in order."""
 
-    page_size = PAGE_SIZE
-    page_size_query_param = "page_size"
-    max_page_size = MAX_PAGE_SIZE
     ordering = ("sequence",)
 
 
