@@ -70,3 +70,37 @@ def test_update_with_start_stores_nothing_on_bad_update_arguments(durableflows_e
     with pytest.raises(df.SerializationError):
         df.update_with_start(checkout, "c-9", id="cart-9", update="add_item", update_args=[object()])
     assert not WorkflowRun.objects.exists()
+
+
+def test_racing_signal_with_start_calls_start_one_run_and_deliver_every_signal(transactional_db):
+    import threading
+
+    from django.db import connection
+
+    from durableflows.engine import doorbell
+
+    doorbell.muted = True
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def send(n: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            df.signal_with_start(collect, 4, id="raced", signal="item", payload=n)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(4)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    finally:
+        doorbell.muted = False
+    assert not errors
+    run = WorkflowRun.objects.get(workflow_id="raced")
+    payloads = sorted(InboxItem.objects.filter(run=run).values_list("data__payload", flat=True))
+    assert payloads == [0, 1, 2, 3]
