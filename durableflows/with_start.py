@@ -92,6 +92,8 @@ def start_update_with_start(
     **start_options: Any,
 ) -> UpdateHandle[Any]:
     """``update_with_start`` without waiting: the update's handle."""
+    if not isinstance(update_args, (list, tuple)):
+        raise TypeError("update_args must be a list or tuple of the update's arguments")
     _, _, request = _open_or_start(
         workflow, args, id, lambda run: send_update(run, update, tuple(update_args), update_id), start_options
     )

@@ -69,6 +69,8 @@ def test_a_rejected_update_with_start_keeps_the_started_run(durableflows_env):
 def test_update_with_start_stores_nothing_on_bad_update_arguments(durableflows_env):
     with pytest.raises(df.SerializationError):
         df.update_with_start(checkout, "c-9", id="cart-9", update="add_item", update_args=[object()])
+    with pytest.raises(TypeError, match="update_args"):
+        df.update_with_start(checkout, "c-9", id="cart-9", update="add_item", update_args={"sku": "x"})
     assert not WorkflowRun.objects.exists()
 
 
