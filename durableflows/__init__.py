@@ -24,6 +24,8 @@ from .errors import (
     SerializationError,
     SideEffectError,
     UnknownWorkflowError,
+    UpdateFailed,
+    UpdateRejected,
     WorkflowAlreadyExists,
     WorkflowFailed,
     WorkflowNotFound,
@@ -32,7 +34,9 @@ from .options import ActivityOptions, RetryPolicy
 from .registry import activity, activity_method, register_activities, workflow
 from .runtime.api import (
     ChildWorkflowHandle,
+    all_handlers_finished,
     continue_as_new,
+    deprecate_patch,
     execute_activity,
     execute_child_workflow,
     info,
@@ -42,6 +46,7 @@ from .runtime.api import (
     random,
     set_query_handler,
     set_signal_handler,
+    set_update_handler,
     set_var,
     side_effect,
     signal_workflow,
@@ -59,8 +64,12 @@ from .status import Status
 if TYPE_CHECKING:  # visible to type checkers and documentation tools; loaded lazily at run time (needs Django)
     from .client import WorkflowHandle, aget_handle, astart, get_handle, start
     from .schedules import ScheduleHandle, aget_schedule, aschedule, get_schedule, schedule
+    from .updates import UpdateHandle
+    from .with_start import asignal_with_start, aupdate_with_start, signal_with_start, update_with_start
 
 _CLIENT_NAMES = ("start", "astart", "get_handle", "aget_handle", "WorkflowHandle")
+_UPDATE_NAMES = ("UpdateHandle",)
+_WITH_START_NAMES = ("signal_with_start", "asignal_with_start", "update_with_start", "aupdate_with_start")
 _SCHEDULE_NAMES = ("schedule", "aschedule", "get_schedule", "aget_schedule", "ScheduleHandle")
 
 __all__ = [
@@ -85,6 +94,9 @@ __all__ = [
     "SideEffectError",
     "Status",
     "UnknownWorkflowError",
+    "UpdateFailed",
+    "UpdateHandle",
+    "UpdateRejected",
     "WorkflowAlreadyExists",
     "WorkflowFailed",
     "WorkflowHandle",
@@ -95,9 +107,13 @@ __all__ = [
     "activity_method",
     "aget_handle",
     "aget_schedule",
+    "all_handlers_finished",
     "aschedule",
+    "asignal_with_start",
     "astart",
+    "aupdate_with_start",
     "continue_as_new",
+    "deprecate_patch",
     "execute_activity",
     "execute_child_workflow",
     "get_handle",
@@ -112,12 +128,15 @@ __all__ = [
     "schedule",
     "set_query_handler",
     "set_signal_handler",
+    "set_update_handler",
     "set_var",
     "side_effect",
+    "signal_with_start",
     "signal_workflow",
     "sleep",
     "start",
     "start_child_workflow",
+    "update_with_start",
     "uuid4",
     "wait_condition",
     "wait_signal",
@@ -130,6 +149,14 @@ def __getattr__(name: str) -> Any:
         from . import client
 
         return getattr(client, name)
+    if name in _UPDATE_NAMES:
+        from . import updates
+
+        return getattr(updates, name)
+    if name in _WITH_START_NAMES:
+        from . import with_start
+
+        return getattr(with_start, name)
     if name in _SCHEDULE_NAMES:
         from . import schedules
 

@@ -29,6 +29,7 @@ from .options import Duration, to_seconds
 from .runtime import Event, EventType, WorkflowExecution
 from .status import Status
 from .transactions import write_transaction
+from .updates import UpdateHandle, send_update
 
 ID_CONFLICT_POLICIES = ("fail", "use_existing", "terminate_existing")
 
@@ -316,6 +317,22 @@ class WorkflowHandle(Generic[R]):
         with write_transaction():
             storage.add_fact(self._open_run(), EventType.SIGNAL_RECEIVED, {"name": name, "payload": encoded})
 
+    def start_update(self, name: str, *args: Any, update_id: str | None = None) -> UpdateHandle[Any]:
+        """Send an update and return its ``df.UpdateHandle`` at once, without waiting for the outcome.
+
+        With ``update_id``, a retried call (from any process) gets the first call's update instead of a new one.
+        """
+        request = send_update(self._run(), name, args, update_id)
+        return UpdateHandle(self.workflow_id, request.update_id, request.run_id)
+
+    def update(self, name: str, *args: Any, timeout: Duration | None = None, update_id: str | None = None) -> Any:
+        """Send an update and wait for its handler's result.
+
+        Raises ``df.UpdateRejected`` if the validator refused it (nothing recorded), ``df.UpdateFailed`` if the
+        handler raised. Call it outside ``transaction.atomic()``: the workflow sees the update once it commits.
+        """
+        return self.start_update(name, *args, update_id=update_id).result(timeout)
+
     def cancel(self, reason: str | None = None) -> None:
         """Ask the run to cancel: ``asyncio.CancelledError`` is raised in it at its current await."""
         with write_transaction():
@@ -346,6 +363,15 @@ class WorkflowHandle(Generic[R]):
 
     async def aquery(self, name: str, *args: Any) -> Any:
         return await sync_to_async(self.query)(name, *args)
+
+    async def astart_update(self, name: str, *args: Any, update_id: str | None = None) -> UpdateHandle[Any]:
+        return await sync_to_async(self.start_update)(name, *args, update_id=update_id)
+
+    async def aupdate(
+        self, name: str, *args: Any, timeout: Duration | None = None, update_id: str | None = None
+    ) -> Any:
+        handle = await self.astart_update(name, *args, update_id=update_id)
+        return await handle.aresult(timeout)
 
     async def acancel(self, reason: str | None = None) -> None:
         await sync_to_async(self.cancel)(reason)

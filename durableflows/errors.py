@@ -102,3 +102,25 @@ class NonDeterminismError(DurableFlowsError):
     The run is not failed: its task is held with this error and retried later,
     so deploying fixed code lets it carry on.
     """
+
+
+class UpdateRejected(DurableFlowsError):
+    """The workflow refused an update: its validator raised, or it has no handler of that name.
+
+    Nothing was recorded in the run's history.
+    """
+
+    def __init__(self, message: str, type: str = "") -> None:
+        super().__init__(f"{type}: {message}" if type else message)
+        self.message = message
+        self.type = type
+
+
+class UpdateFailed(DurableFlowsError):
+    """An accepted update did not complete: its handler raised, or the run closed before it finished."""
+
+    def __init__(self, type: str, message: str, update_id: str = "") -> None:
+        super().__init__(f"update {update_id!r} failed: {type}: {message}" if update_id else f"{type}: {message}")
+        self.type = type
+        self.message = message
+        self.update_id = update_id

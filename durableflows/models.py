@@ -77,6 +77,7 @@ class WorkflowRun(models.Model):
         permissions = [
             ("start_workflow", "Can start workflows"),
             ("signal_workflow", "Can signal workflows"),
+            ("update_workflow", "Can send updates to workflows"),
             ("query_workflow", "Can query workflows"),
             ("cancel_workflow", "Can cancel workflows"),
             ("terminate_workflow", "Can terminate workflows"),
@@ -117,6 +118,44 @@ class InboxItem(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+
+class UpdateRequest(models.Model):
+    """An update sent to a run, and its outcome once the workflow decided it.
+
+    The request waits in the run's inbox as an ``UpdateAccepted`` fact; the workflow task runs the
+    validator before recording it and, on a rejection, writes the outcome here instead of the history.
+    The caller polls this row. ``(run, update_id)`` is unique, so a retried call finds the first one.
+    """
+
+    class State(models.TextChoices):
+        REQUESTED = "requested"
+        ACCEPTED = "accepted"
+        REJECTED = "rejected"
+        COMPLETED = "completed"
+        FAILED = "failed"
+
+    run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="updates")
+    update_id = models.CharField(max_length=255)
+    name = models.CharField(max_length=255)
+    args = models.JSONField(default=list, blank=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.REQUESTED)
+    result = models.JSONField(null=True, blank=True)
+    error = models.JSONField(null=True, blank=True, help_text="type and message of a rejection or failure")
+    created_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "created_at"]
+        constraints = [models.UniqueConstraint(fields=["run", "update_id"], name="df_update_run_id")]
+        indexes = [models.Index(fields=["update_id"], name="df_update_id")]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.update_id} ({self.state})"
+
+    @property
+    def is_decided(self) -> bool:
+        return self.state in (self.State.REJECTED, self.State.COMPLETED, self.State.FAILED)
 
 
 class ActivityTask(models.Model):

@@ -1,4 +1,4 @@
-"""A run's history as a picture: lanes of bars (activities, timers, children) and marks (signals, retries).
+"""A run's history as a picture: lanes of bars (activities, timers, children, updates) and marks (signals, retries).
 
 :func:`build_timeline` turns events (``handle.history()``) into a small model;
 :func:`render_svg` draws it as an inline SVG, server-side, with no script and no
@@ -86,7 +86,7 @@ def build_timeline(
     now: datetime,
     pending_activities: Iterable[dict[str, Any]] = (),
 ) -> Timeline:
-    """The lanes of a run: the run, one per activity / timer / child in order of appearance, then signals.
+    """The lanes of a run: the run, one per activity / timer / child / update in order of appearance, then signals.
 
     ``pending_activities`` (from ``handle.describe()``) adds retry marks for attempts still in progress.
     """
@@ -152,6 +152,14 @@ def build_timeline(
                 close_bar(("child", data.get("child_id")), at, "completed")
             case EventType.CHILD_WORKFLOW_FAILED:
                 close_bar(("child", data.get("child_id")), at, data.get("status") or "failed")
+            case EventType.UPDATE_ACCEPTED:
+                key = ("update", data.get("update_id"))
+                open_bar(key, f"update {data.get('name')!r} ({data.get('update_id')})", at)
+            case EventType.UPDATE_COMPLETED:
+                key = ("update", data.get("update_id"))
+                close_bar(key, at, "failed" if "error" in data else "completed")
+                if "error" in data and key in bars:
+                    bars[key].label += f" — {data['error'].get('type', '')}: {data['error'].get('message', '')}"
             case EventType.SIGNAL_RECEIVED:
                 signals.marks.append(Mark(at, "signal", f"signal {data.get('name')!r}"))
             case EventType.CANCEL_REQUESTED:

@@ -110,6 +110,12 @@ def event_summary(event: Event) -> str:
             return f"{data.get('workflow_id')}"
         case EventType.VAR_SET:
             return f"{data.get('name')}"
+        case EventType.UPDATE_ACCEPTED:
+            return f"{data.get('name')!r} {data.get('update_id')}"
+        case EventType.UPDATE_COMPLETED:
+            failure = data.get("error")
+            outcome = f" failed: {failure.get('type', '')}: {failure.get('message', '')}" if failure else ""
+            return f"{data.get('name')!r} {data.get('update_id')}{outcome}"
         case EventType.CANCEL_REQUESTED | EventType.WORKFLOW_TERMINATED:
             return str(data.get("reason") or "")
         case EventType.WORKFLOW_FAILED:

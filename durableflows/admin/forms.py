@@ -49,6 +49,14 @@ class QueryForm(forms.Form):
     args = JSONListField(required=False, widget=JSON_WIDGET, help_text="a JSON array of arguments; empty for none")
 
 
+class UpdateForm(forms.Form):
+    name = forms.CharField(max_length=255, help_text="an update handler name, e.g. add_item")
+    args = JSONListField(required=False, widget=JSON_WIDGET, help_text="a JSON array of arguments; empty for none")
+    update_id = forms.CharField(
+        max_length=255, required=False, help_text="optional; send the same id again to see the first outcome"
+    )
+
+
 class ReasonForm(forms.Form):
     reason = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}))
 

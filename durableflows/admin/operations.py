@@ -1,4 +1,4 @@
-"""The admin's operations on runs: signal, query, cancel, terminate, start, and the bulk actions.
+"""The admin's operations on runs: signal, query, update, cancel, terminate, start, and the bulk actions.
 
 Every operation goes through the client (``df.get_handle(...)``, ``df.start``),
 checks its custom permission, and is recorded as a ``LogEntry`` on the run.
@@ -26,12 +26,14 @@ from ..errors import (
     QueryNotFound,
     SerializationError,
     UnknownWorkflowError,
+    UpdateFailed,
+    UpdateRejected,
     WorkflowAlreadyExists,
     WorkflowNotFound,
 )
 from ..models import WorkflowRun
 from .display import pretty_json
-from .forms import QueryForm, ReasonForm, SignalForm, StartWorkflowForm, TerminateForm
+from .forms import QueryForm, ReasonForm, SignalForm, StartWorkflowForm, TerminateForm, UpdateForm
 
 OPERATION_TEMPLATE = "admin/durableflows/workflowrun/operation.html"
 BULK_TEMPLATE = "admin/durableflows/workflowrun/bulk_action.html"
@@ -39,6 +41,7 @@ BULK_TEMPLATE = "admin/durableflows/workflowrun/bulk_action.html"
 OPERATIONS: dict[str, tuple[type[forms.Form], str, str]] = {
     "signal": (SignalForm, "signal_workflow", "Send a signal"),
     "query": (QueryForm, "query_workflow", "Run a query"),
+    "update": (UpdateForm, "update_workflow", "Send an update"),
     "cancel": (ReasonForm, "cancel_workflow", "Request cancellation"),
     "terminate": (TerminateForm, "terminate_workflow", "Terminate"),
 }
@@ -66,6 +69,9 @@ else:
 class OperationsMixin(_AdminBase):
     """Mixed into the WorkflowRun ModelAdmin: URLs, permission checks, views and bulk actions."""
 
+    #: How long sending an update from the admin waits for its outcome (seconds).
+    update_wait = 10.0
+
     # -- permissions ------------------------------------------------------------------------
     def _has(self, request: HttpRequest, codename: str) -> bool:
         return request.user.has_perm(f"{self.opts.app_label}.{codename}")
@@ -78,6 +84,9 @@ class OperationsMixin(_AdminBase):
 
     def has_query_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self._has(request, "query_workflow")
+
+    def has_update_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._has(request, "update_workflow")
 
     def has_cancel_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self._has(request, "cancel_workflow")
@@ -125,6 +134,10 @@ class OperationsMixin(_AdminBase):
                 form.add_error(next((f for f in ("payload", "args") if f in form.fields), None), str(exc))
             except QueryNotFound as exc:
                 form.add_error("name", str(exc))
+            except UpdateRejected as exc:
+                form.add_error(None, f"The workflow rejected the update: {exc}")
+            except UpdateFailed as exc:
+                form.add_error(None, f"The update failed: {exc.type}: {exc.message}")
             except DurableFlowsError as exc:
                 form.add_error(None, str(exc))
             except Exception as exc:  # noqa: BLE001 - a query handler's own error is shown, not a 500
@@ -132,7 +145,7 @@ class OperationsMixin(_AdminBase):
                     raise
                 form.add_error(None, f"the query handler raised {type(exc).__name__}: {exc}")
             else:
-                if operation != "query":
+                if operation not in ("query", "update"):
                     messages.success(request, DONE_MESSAGES[operation].format(run=run, **form.cleaned_data))
                     return HttpResponseRedirect(self.change_url(run))
         context = {
@@ -156,7 +169,18 @@ class OperationsMixin(_AdminBase):
     def perform_query(self, request: HttpRequest, run: WorkflowRun, data: dict[str, Any]) -> dict[str, Any]:
         result = handle_of(run).query(data["name"], *data["args"])
         self.log_change(request, run, f"Ran query {data['name']!r}.")
-        return {"name": data["name"], "result": pretty_json(result)}
+        return {"name": data["name"], "title": "Answer of query", "result": pretty_json(result)}
+
+    def perform_update(self, request: HttpRequest, run: WorkflowRun, data: dict[str, Any]) -> dict[str, Any]:
+        """Send the update and wait up to ``update_wait`` seconds for its outcome."""
+        update = handle_of(run).start_update(data["name"], *data["args"], update_id=data["update_id"] or None)
+        self.log_change(request, run, f"Sent update {data['name']!r} ({update.update_id}).")
+        try:
+            result = update.result(timeout=self.update_wait)
+        except TimeoutError:
+            note = f"Update {update.update_id} sent; the workflow has not decided it yet. Send the same id again."
+            return {"name": data["name"], "title": "Update", "pending": note}
+        return {"name": data["name"], "title": "Result of update", "result": pretty_json(result)}
 
     def perform_cancel(self, request: HttpRequest, run: WorkflowRun, data: dict[str, Any]) -> None:
         handle_of(run).cancel(reason=data["reason"])

@@ -25,7 +25,7 @@ from ..models import WorkflowRun
 from ..timeline import build_timeline, render_svg
 from .display import as_json, compact_timestamp, duration, event_summary, pretty_json, status_badge
 from .filters import StuckFilter, WorkflowNameFilter
-from .forms import QueryForm, ReasonForm, SignalForm, TerminateForm
+from .forms import QueryForm, ReasonForm, SignalForm, TerminateForm, UpdateForm
 from .operations import OperationsMixin, handle_of
 
 EVENTS_PER_PAGE = 50
@@ -149,6 +149,7 @@ class WorkflowRunAdmin(OperationsMixin, admin.ModelAdmin):
             "df_open": run.is_open,
             "signal_form": SignalForm(auto_id="id_signal_%s"),
             "query_form": QueryForm(auto_id="id_query_%s"),
+            "update_form": UpdateForm(auto_id="id_update_%s"),
             "cancel_form": ReasonForm(auto_id="id_cancel_%s"),
             "terminate_form": TerminateForm(auto_id="id_terminate_%s"),
             "operation_urls": {

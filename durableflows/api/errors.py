@@ -14,6 +14,8 @@ from ..errors import (
     QueryNotFound,
     SerializationError,
     UnknownWorkflowError,
+    UpdateFailed,
+    UpdateRejected,
     WorkflowAlreadyExists,
     WorkflowNotFound,
 )
@@ -25,6 +27,20 @@ class Conflict(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The request conflicts with the current state of the workflow."
     default_code = "conflict"
+
+
+class UpdateRejectedError(APIException):
+    """400: the workflow's validator refused the update; nothing was recorded."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "update_rejected"
+
+
+class UpdateFailedError(APIException):
+    """422: the update was accepted, but its handler raised (or the run closed before it finished)."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "update_failed"
 
 
 class PayloadTooLarge(APIException):
@@ -60,6 +76,10 @@ def client_errors(
         raise NotFound(str(exc)) from None
     except NonDeterminismError as exc:
         raise Conflict(f"the run cannot be replayed by the deployed code: {exc}") from None
+    except UpdateRejected as exc:
+        raise UpdateRejectedError({"detail": exc.message, "type": exc.type}) from None
+    except UpdateFailed as exc:
+        raise UpdateFailedError({"detail": str(exc), "type": exc.type, "message": exc.message}) from None
 
 
 @contextlib.contextmanager

@@ -7,13 +7,15 @@ from typing import Any
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-#: The permission each viewset action needs (``app_label.codename``).
-ACTION_PERMISSIONS: dict[str, str] = {
+#: The permission each viewset action needs (``app_label.codename``), or all of several.
+ACTION_PERMISSIONS: dict[str, str | tuple[str, ...]] = {
     "list": "durableflows.view_workflowrun",
     "retrieve": "durableflows.view_workflowrun",
     "history": "durableflows.view_workflowrun",
     "create": "durableflows.start_workflow",
     "signal": "durableflows.signal_workflow",
+    "update": "durableflows.update_workflow",
+    "signal_with_start": ("durableflows.start_workflow", "durableflows.signal_workflow"),
     "query": "durableflows.query_workflow",
     "cancel": "durableflows.cancel_workflow",
     "terminate": "durableflows.terminate_workflow",
@@ -42,4 +44,6 @@ class WorkflowPermission(BasePermission):
         if action is None and hasattr(view, "action_map"):  # a method this route does not offer: 405
             return True
         required = permissions.get(action or "")
+        if isinstance(required, tuple):
+            return user.has_perms(required)
         return required is not None and user.has_perm(required)

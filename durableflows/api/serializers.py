@@ -25,6 +25,9 @@ from ..status import Status
 
 #: Longest signal, query or workflow name accepted.
 NAME_MAX_LENGTH = 255
+#: How long ``update/`` waits for an update's outcome by default, and at most (seconds).
+UPDATE_WAIT_DEFAULT = 30.0
+UPDATE_WAIT_MAX = 300.0
 #: Longest cancel or terminate reason accepted.
 REASON_MAX_LENGTH = 2000
 
@@ -227,6 +230,39 @@ class QuerySerializer(serializers.Serializer):
 
 class QueryResultSerializer(serializers.Serializer):
     result = AnyJSONField(allow_null=True)
+
+
+class UpdateSerializer(serializers.Serializer):
+    """The body of ``POST /workflows/{id}/update/``; send the same ``update_id`` again to get the first outcome."""
+
+    name = StrictCharField(max_length=NAME_MAX_LENGTH)
+    args = serializers.ListField(child=AnyJSONField(), required=False, default=list)
+    update_id = StrictCharField(
+        max_length=255, required=False, allow_null=True, default=None, help_text="random when omitted"
+    )
+    timeout = serializers.FloatField(
+        required=False,
+        default=UPDATE_WAIT_DEFAULT,
+        min_value=0,
+        max_value=UPDATE_WAIT_MAX,
+        help_text="seconds to wait for the outcome before answering 202 (default 30)",
+    )
+
+
+class UpdatePendingSerializer(serializers.Serializer):
+    """202 from ``update/``: the update is sent but not decided yet; post its ``update_id`` again for the outcome."""
+
+    workflow_id = serializers.CharField()
+    run_id = serializers.CharField()
+    update_id = serializers.CharField()
+
+
+class SignalWithStartSerializer(StartWorkflowSerializer):
+    """The body of ``POST /workflows/signal-with-start/``: a start body (``id`` required) plus the signal."""
+
+    id = StrictCharField(max_length=255, help_text="the workflow id: its open run is signalled, or one is started")
+    id_conflict = None  # type: ignore[assignment]  # an open run is signalled, never replaced
+    signal = SignalSerializer()
 
 
 class ReasonSerializer(serializers.Serializer):

@@ -2,8 +2,9 @@
 
 Workflow ids may contain slashes (a child workflow's default id is ``"parent/3"``),
 so ``{workflow_id}`` matches any characters; the action routes come first, which
-means a trailing ``history/``, ``signal/``, ``query/``, ``cancel/`` or
-``terminate/`` segment is always read as the action, never as part of the id.
+means a trailing ``history/``, ``signal/``, ``query/``, ``update/``, ``cancel/`` or
+``terminate/`` segment is always read as the action, never as part of the id, and
+``workflows/signal-with-start/`` is that endpoint, not a workflow of that id.
 """
 
 from __future__ import annotations
@@ -30,11 +31,16 @@ register_converter(WorkflowIdConverter, "workflow_id")
 
 app_name = "durableflows-api"
 
-ACTIONS = ("history", "signal", "query", "cancel", "terminate")
+ACTIONS = ("history", "signal", "query", "update", "cancel", "terminate")
 _METHODS = {"history": "get"}
 
 urlpatterns = [
     path("workflows/", WorkflowViewSet.as_view({"get": "list", "post": "create"}), name="workflow-list"),
+    path(
+        "workflows/signal-with-start/",
+        WorkflowViewSet.as_view({"post": "signal_with_start"}),
+        name="workflow-signal-with-start",
+    ),
     *(
         path(
             f"workflows/<workflow_id:workflow_id>/{action}/",

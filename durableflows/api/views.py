@@ -1,5 +1,5 @@
-"""The API's viewsets: ``/workflows/`` (list, start, describe, history, signal, query, cancel, terminate)
-and ``/workflow-types/``.
+"""The API's viewsets: ``/workflows/`` (list, start, describe, history, signal, query, update, cancel,
+terminate, signal-with-start) and ``/workflow-types/``.
 
 Lists read WorkflowRun rows; everything about one workflow goes through
 ``df.get_handle`` and every operation through the handle, as in the admin.
@@ -20,7 +20,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import client, registry
+from .. import client, registry, with_start
 from ..errors import DurableFlowsError
 from ..models import HistoryEvent, WorkflowRun
 from .errors import PayloadTooLarge, client_errors, no_open_run_is_conflict
@@ -42,8 +42,11 @@ from .serializers import (
     QuerySerializer,
     ReasonSerializer,
     SignalSerializer,
+    SignalWithStartSerializer,
     StartWorkflowSerializer,
     TerminateSerializer,
+    UpdatePendingSerializer,
+    UpdateSerializer,
     WorkflowDetailSerializer,
     WorkflowRunSerializer,
     WorkflowTypesSerializer,
@@ -54,7 +57,7 @@ WORKFLOW_ID = OpenApiParameter(
     OpenApiTypes.STR,
     OpenApiParameter.PATH,
     description="The workflow id. It may contain slashes (child workflows are named like `parent/3`); "
-    "a trailing `history/`, `signal/`, `query/`, `cancel/` or `terminate/` segment is read as the action.",
+    "a trailing `history/`, `signal/`, `query/`, `update/`, `cancel/` or `terminate/` segment is read as the action.",
 )
 RUN_ID = OpenApiParameter(
     "run_id", OpenApiTypes.UUID, OpenApiParameter.QUERY, description="a specific run (default: the latest)"
@@ -209,6 +212,69 @@ class WorkflowViewSet(WorkflowAPIMixin, mixins.ListModelMixin, viewsets.GenericV
             except Exception as exc:  # the handler's own error: the arguments did not suit it
                 raise ValidationError({"args": [f"the query handler raised {type(exc).__name__}: {exc}"]}) from None
         return Response({"result": result})
+
+    @extend_schema(
+        summary="Send an update and wait for its result",
+        parameters=[WORKFLOW_ID],
+        request=UpdateSerializer,
+        responses={
+            200: QueryResultSerializer,
+            202: UpdatePendingSerializer,
+            400: OpenApiResponse(description="malformed body, or the workflow's validator rejected the update"),
+            404: OpenApiResponse(description="no workflow with that id"),
+            409: OpenApiResponse(description="the workflow has no open run"),
+            422: OpenApiResponse(description="the update's handler raised"),
+        },
+    )
+    def update(self, request: Request, workflow_id: str) -> Response:
+        """Send an update and answer its result.
+
+        If the outcome is not known within timeout seconds the answer is 202 with the update_id: post the
+        same body with that update_id again to wait on, then get, the outcome of the first request.
+        """
+        handle = self.get_handle()
+        data = self.validated(UpdateSerializer)
+        with client_errors(), no_open_run_is_conflict():
+            try:
+                update = handle.start_update(data["name"], *data["args"], update_id=data["update_id"])
+            except ValueError as exc:  # the update id's own rules, beyond the serializer's
+                raise ValidationError({"update_id": [str(exc)]}) from None
+        with client_errors():
+            try:
+                result = update.result(timeout=data["timeout"])
+            except TimeoutError:
+                body = {"workflow_id": handle.workflow_id, "run_id": update.run_id, "update_id": update.update_id}
+                return Response(body, status=status.HTTP_202_ACCEPTED)
+        return Response({"result": result})
+
+    @extend_schema(
+        summary="Signal a workflow, starting it first if it has no open run",
+        request=SignalWithStartSerializer,
+        responses={
+            201: WorkflowDetailSerializer,
+            202: AcceptedSerializer,
+            400: OpenApiResponse(description="bad input: unknown workflow, unserializable or oversized values"),
+        },
+    )
+    def signal_with_start(self, request: Request) -> Response:
+        """Signal the open run of id, or start one whose first fact is the signal: 201 started, 202 signalled."""
+        data = self.validated(SignalWithStartSerializer)
+        signal = data["signal"]
+        with client_errors(workflow_field="workflow"):
+            try:
+                handle, started = with_start.signal_or_start(
+                    data["workflow"],
+                    tuple(data["args"]),
+                    id=data["id"],
+                    signal=signal["name"],
+                    payload=signal["payload"],
+                    start_delay=data["start_delay"],
+                )
+            except ValueError as exc:
+                raise ValidationError({"id": [str(exc)]}) from None
+        if started:
+            return self.detail_response(handle, status.HTTP_201_CREATED)
+        return self.accepted(handle)
 
     @extend_schema(
         summary="Request cancellation", parameters=[WORKFLOW_ID], request=ReasonSerializer,

@@ -15,7 +15,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 
 from .. import storage
 from ..conf import df_settings
-from ..models import ActivityTask, HistoryEvent, InboxItem, Timer, WorkflowRun
+from ..models import ActivityTask, HistoryEvent, InboxItem, Timer, UpdateRequest, WorkflowRun
 from ..options import Duration, to_seconds
 from ..status import OPEN_STATUSES
 from ..transactions import write_transaction
@@ -110,7 +110,7 @@ def _delete_batch(cutoff: datetime, size: int) -> tuple[int, int]:
         if not ids:
             return 0, 0
         events, _ = HistoryEvent.objects.filter(run_id__in=ids).delete()
-        for model in (ActivityTask, Timer, InboxItem):
+        for model in (ActivityTask, Timer, InboxItem, UpdateRequest):
             model.objects.filter(run_id__in=ids).delete()
         # Closed children and successors outside this batch keep living; their links become null.
         WorkflowRun.objects.filter(parent_id__in=ids).update(parent=None)

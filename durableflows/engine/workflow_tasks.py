@@ -19,8 +19,8 @@ from django.db import IntegrityError, connection
 
 from .. import registry, storage
 from ..conf import df_settings
-from ..errors import NonDeterminismError, UnknownWorkflowError
-from ..models import ActivityTask, InboxItem, Timer, WorkflowRun
+from ..errors import NonDeterminismError, UnknownWorkflowError, UpdateRejected
+from ..models import ActivityTask, InboxItem, Timer, UpdateRequest, WorkflowRun
 from ..options import ActivityOptions
 from ..runtime import Event, EventType, WorkflowExecution
 from ..sql import Batch
@@ -42,6 +42,7 @@ _COMMANDS_THAT_READ = frozenset(
         EventType.TIMER_CANCELLED,
         EventType.SIGNAL_EXTERNAL_SENT,
         EventType.CHILD_WORKFLOW_STARTED,
+        EventType.UPDATE_COMPLETED,
     }
 )
 _HAS_INBOX = {"has_inbox": (storage.inbox, "run_id")}
@@ -141,9 +142,25 @@ def _process(
     for fact_type, data in facts:
         if execution.is_closed:
             break  # facts that arrive after the run's end are dropped
+        if fact_type is EventType.UPDATE_ACCEPTED and not _validate_update(run, execution, data, now):
+            continue  # rejected: its outcome is stored with the request, nothing in the history
         for expanded_type, expanded in _expand(fact_type, data):
             new_events += execution.apply(expanded_type, expanded, now)
     return _persist(run, execution, new_events, now, items=items, starting=starting, eager=eager)
+
+
+def _validate_update(run: WorkflowRun, execution: WorkflowExecution, data: dict[str, Any], now: datetime) -> bool:
+    """Run the update's validator against the run's current state; store a rejection with its request."""
+    try:
+        execution.validate_update(data["name"], data.get("args") or [])
+    except UpdateRejected as rejected:
+        UpdateRequest.objects.filter(run=run, update_id=data["update_id"]).update(
+            state=UpdateRequest.State.REJECTED,
+            error={"type": rejected.type, "message": rejected.message},
+            closed_at=now,
+        )
+        return False
+    return True
 
 
 def _process_ahead(
@@ -358,6 +375,18 @@ def _apply_commands(
                     )
             case EventType.CHILD_WORKFLOW_STARTED:
                 _start_child(run, data)
+            case EventType.UPDATE_ACCEPTED:
+                UpdateRequest.objects.filter(run=run, update_id=data["update_id"]).update(
+                    state=UpdateRequest.State.ACCEPTED
+                )
+            case EventType.UPDATE_COMPLETED:
+                failed = "error" in data
+                UpdateRequest.objects.filter(run=run, update_id=data["update_id"]).update(
+                    state=UpdateRequest.State.FAILED if failed else UpdateRequest.State.COMPLETED,
+                    result=None if failed else data.get("result"),
+                    error=data.get("error"),
+                    closed_at=now,
+                )
     to_run = [task for task in new_tasks if task.state == ActivityTask.State.SCHEDULED]
     if claim_lone and len(to_run) == 1 and not to_run[0].queue:
         task = to_run[0]

@@ -19,7 +19,7 @@ from .. import registry, serialization
 from ..errors import SideEffectError
 from ..options import Duration, to_seconds
 from .events import EventType
-from .execution import ContinueAsNew, WorkflowExecution, WorkflowInfo
+from .execution import ContinueAsNew, UpdateHandler, WorkflowExecution, WorkflowInfo
 from .loop import WorkflowEventLoop
 
 PARENT_CLOSE_POLICIES = ("terminate", "request_cancel", "abandon")
@@ -142,6 +142,28 @@ def set_query_handler(name: str, handler: Callable[..., Any] | None) -> None:
         execution.query_handlers[name] = handler
 
 
+def set_update_handler(
+    name: str, handler: Callable[..., Any] | None, validator: Callable[..., Any] | None = None
+) -> None:
+    """``handle.update(name, *args)`` runs ``handler(*args)`` here and returns its result to the caller.
+
+    ``validator(*args)`` runs first, against the current state, and may only read it: if it raises,
+    the update is rejected (``df.UpdateRejected`` to the caller) and nothing is recorded.
+    """
+    execution = _current("set_update_handler")
+    if handler is None:
+        execution.update_handlers.pop(name, None)
+        return
+    if validator is not None and inspect.iscoroutinefunction(validator):
+        raise TypeError("update validators must be plain functions, not async")
+    execution.update_handlers[name] = UpdateHandler(handler, validator)
+
+
+def all_handlers_finished() -> bool:
+    """True when no signal or update handler is still running: wait for it before returning or continuing as new."""
+    return _current("all_handlers_finished").running_handlers == 0
+
+
 def set_var(name: str, value: Any) -> None:
     """Record a named variable, readable without replay through ``handle.vars()``."""
     execution = _current("set_var")
@@ -194,6 +216,20 @@ def patched(patch_id: str) -> bool:
         present = True
     execution.patches[patch_id] = present
     return present
+
+
+def deprecate_patch(patch_id: str) -> None:
+    """Mark a patch whose old branch is gone: histories recorded with or without its marker both replay."""
+    execution = _current("deprecate_patch")
+    execution.patches[patch_id] = True
+    if execution.replaying:  # pass over the marker, if this history has it here, as patched() would
+        skip = 0
+        while (ahead := execution.recorded_ahead(skip)) is not None and ahead.type is EventType.PATCH_MARKER:
+            skip += 1
+            if ahead.data.get("patch_id") == patch_id:
+                for _ in range(skip):
+                    execution.skip_recorded()
+                break
 
 
 def info() -> WorkflowInfo:

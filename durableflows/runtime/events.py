@@ -34,6 +34,8 @@ class EventType(enum.StrEnum):
     PATCH_MARKER = "PatchMarker"
     VAR_SET = "VarSet"
     CANCEL_REQUESTED = "CancelRequested"
+    UPDATE_ACCEPTED = "UpdateAccepted"
+    UPDATE_COMPLETED = "UpdateCompleted"
     WORKFLOW_COMPLETED = "WorkflowCompleted"
     WORKFLOW_FAILED = "WorkflowFailed"
     WORKFLOW_CANCELLED = "WorkflowCancelled"
@@ -61,6 +63,7 @@ COMMAND_TYPES = frozenset(
         EventType.SIDE_EFFECT_RECORDED,
         EventType.PATCH_MARKER,
         EventType.VAR_SET,
+        EventType.UPDATE_COMPLETED,
         EventType.WORKFLOW_COMPLETED,
         EventType.WORKFLOW_FAILED,
         EventType.WORKFLOW_CANCELLED,
@@ -88,6 +91,7 @@ COMMAND_KEYS: dict[EventType, tuple[str, ...]] = {
     EventType.SIDE_EFFECT_RECORDED: (),
     EventType.PATCH_MARKER: ("patch_id",),
     EventType.VAR_SET: ("name",),
+    EventType.UPDATE_COMPLETED: ("update_id",),
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
+import inspect
 import itertools
 import random
 import traceback
@@ -26,6 +27,7 @@ from ..errors import (
     NonDeterminismError,
     NonRetryableError,
     QueryNotFound,
+    UpdateRejected,
 )
 from .events import COMMAND_KEYS, Event, EventType
 from .loop import DurableTimerHandle, WorkflowEventLoop
@@ -52,6 +54,14 @@ class ContinueAsNew(BaseException):
     def __init__(self, args: list[Any]) -> None:
         super().__init__("continue as new")
         self.encoded_args = args
+
+
+@dataclasses.dataclass(frozen=True)
+class UpdateHandler:
+    """An update's handler and the optional validator that may reject it before anything is recorded."""
+
+    fn: Callable[..., Any]
+    validator: Callable[..., Any] | None = None
 
 
 class _RunClosed(BaseException):
@@ -81,6 +91,8 @@ class WorkflowExecution:
         self.signals: collections.defaultdict[str, collections.deque[Any]] = collections.defaultdict(collections.deque)
         self.signal_handlers: dict[str, Callable[[Any], Any]] = {}
         self.query_handlers: dict[str, Callable[..., Any]] = {}
+        self.update_handlers: dict[str, UpdateHandler] = {}
+        self.running_handlers = 0
         self.conditions: list[tuple[Callable[[], Any], asyncio.Future]] = []
         self.patches: dict[str, bool] = {}
         self.vars: dict[str, Any] = {}
@@ -137,13 +149,33 @@ class WorkflowExecution:
         if handler is None:
             known = ", ".join(sorted(self.query_handlers)) or "none"
             raise QueryNotFound(f"the workflow has no query handler {name!r} (known: {known})")
-        # The handler runs "inside" the workflow, so df.now(), df.info() and friends work and commands are refused.
+        return self._read_only(handler, list(args))
+
+    def validate_update(self, name: str, args: list[Any]) -> None:
+        """Check an update against the current state; ``df.UpdateRejected`` if it has no handler or is refused.
+
+        Runs read-only like a query: a validator that raises rejects the update, and nothing is recorded.
+        """
+        entry = self.update_handlers.get(name)
+        if entry is None:
+            known = ", ".join(sorted(self.update_handlers)) or "none"
+            raise UpdateRejected(f"the workflow has no update handler {name!r} (known: {known})", "UpdateNotFound")
+        try:
+            decoded, _ = serialization.decode_arguments(entry.fn, list(args))
+            inspect.signature(entry.fn).bind(*decoded)
+            if entry.validator is not None:
+                self._read_only(entry.validator, list(args))
+        except Exception as exc:  # noqa: BLE001 - any error of the validator rejects the update
+            raise UpdateRejected(str(exc), type(exc).__name__) from exc
+
+    def _read_only(self, fn: Callable[..., Any], args: list[Any]) -> Any:
+        # The function runs "inside" the workflow, so df.now(), df.info() and friends work and commands are refused.
         previous = asyncio.events._get_running_loop()
         asyncio.events._set_running_loop(self.loop)
         self._querying = True
         try:
-            decoded, _ = serialization.decode_arguments(handler, list(args))
-            return handler(*decoded)
+            decoded, _ = serialization.decode_arguments(fn, args)
+            return fn(*decoded)
         finally:
             self._querying = False
             asyncio.events._set_running_loop(previous)
@@ -223,6 +255,8 @@ class WorkflowExecution:
                     self.loop.fire(handle)
             case EventType.SIGNAL_RECEIVED:
                 self._deliver_signal(data["name"], data.get("payload"))
+            case EventType.UPDATE_ACCEPTED:
+                self._run_update(data["update_id"], data["name"], data.get("args") or [])
             case EventType.CHILD_WORKFLOW_COMPLETED:
                 self._resolve(self._children, data["child_id"], result=data.get("result"))
             case EventType.CHILD_WORKFLOW_FAILED:
@@ -286,10 +320,41 @@ class WorkflowExecution:
         """
 
         async def run() -> None:
-            args, _ = serialization.decode_arguments(handler, [payload])
-            result = handler(*args)
-            if asyncio.iscoroutine(result):
-                await result
+            self.running_handlers += 1
+            try:
+                args, _ = serialization.decode_arguments(handler, [payload])
+                result = handler(*args)
+                if asyncio.iscoroutine(result):
+                    await result
+            finally:
+                self.running_handlers -= 1
+
+        self.loop.create_task(run()).add_done_callback(self._on_handler_done)
+
+    def _run_update(self, update_id: str, name: str, args: list[Any]) -> None:
+        """Run an accepted update's handler as a task; its outcome is recorded as ``UpdateCompleted``.
+
+        An error in the handler fails the update, not the run.
+        """
+        entry = self.update_handlers.get(name)
+
+        async def run() -> None:
+            self.running_handlers += 1
+            try:
+                if entry is None:
+                    raise LookupError(f"the workflow has no update handler {name!r}")
+                decoded, _ = serialization.decode_arguments(entry.fn, list(args))
+                result = entry.fn(*decoded)
+                if asyncio.iscoroutine(result):
+                    result = await result
+                outcome: dict[str, Any] = {"result": serialization.check(result, what=f"result of update {name!r}")}
+            except (NonDeterminismError, _RunClosed):
+                raise
+            except (Exception, asyncio.CancelledError) as exc:  # the caller sees the handler's error
+                outcome = {"error": {"type": type(exc).__name__, "message": str(exc)}}
+            finally:
+                self.running_handlers -= 1
+            self.record(EventType.UPDATE_COMPLETED, {"update_id": update_id, "name": name, **outcome})
 
         self.loop.create_task(run()).add_done_callback(self._on_handler_done)
 

@@ -17,6 +17,7 @@ from ..engine.workflow_tasks import cache, process_workflow_task
 from ..models import ActivityTask, InboxItem, Schedule, Timer, WorkflowRun
 from ..options import Duration, to_seconds
 from ..status import Status
+from ..updates import UpdateHandle
 
 
 @dataclasses.dataclass
@@ -124,6 +125,22 @@ class WorkflowEnvironment:
         handle = start(workflow, *args, **options)
         return EnvironmentHandle(self, handle.workflow_id, handle.run_id)
 
+    def signal_with_start(self, workflow: str | Callable[..., Any], *args: Any, **options: Any) -> EnvironmentHandle:
+        """``df.signal_with_start`` in this environment."""
+        from ..with_start import signal_with_start
+
+        handle = signal_with_start(workflow, *args, **options)
+        return EnvironmentHandle(self, handle.workflow_id, handle.run_id)
+
+    def update_with_start(
+        self, workflow: str | Callable[..., Any], *args: Any, timeout: Duration | None = None, **options: Any
+    ) -> Any:
+        """``df.update_with_start`` in this environment: runs the work until the update is decided."""
+        from ..with_start import start_update_with_start
+
+        update = start_update_with_start(workflow, *args, **options)
+        return EnvironmentUpdateHandle(self, update.workflow_id, update.update_id, update.run_id).result(timeout)
+
     def get_handle(self, workflow_id: str, run_id: str | None = None) -> EnvironmentHandle:
         handle = EnvironmentHandle(self, workflow_id, run_id)
         handle.status  # noqa: B018 - raises WorkflowNotFound early, like df.get_handle
@@ -215,6 +232,38 @@ class EnvironmentHandle(WorkflowHandle):
             return done
 
         self.env.run_until(closed)
+        return outcome[0]
+
+    async def aresult(self, timeout: Duration | None = None) -> Any:
+        from asgiref.sync import sync_to_async
+
+        return await sync_to_async(self.result)(timeout)
+
+    def start_update(self, name: str, *args: Any, update_id: str | None = None) -> EnvironmentUpdateHandle:
+        handle = super().start_update(name, *args, update_id=update_id)
+        return EnvironmentUpdateHandle(self.env, handle.workflow_id, handle.update_id, handle.run_id)
+
+    def update(self, name: str, *args: Any, timeout: Duration | None = None, update_id: str | None = None) -> Any:
+        return self.start_update(name, *args, update_id=update_id).result(timeout)
+
+
+class EnvironmentUpdateHandle(UpdateHandle):
+    """An ``UpdateHandle`` whose ``result()`` runs the environment (skipping time) until the update is decided."""
+
+    def __init__(self, env: WorkflowEnvironment, workflow_id: str, update_id: str, run_id: str) -> None:
+        super().__init__(workflow_id, update_id, run_id)
+        self.env = env
+
+    def result(self, timeout: Duration | None = None) -> Any:
+        outcome: list[Any] = []
+
+        def decided() -> bool:
+            done, value = self._poll()
+            if done:
+                outcome.append(value)
+            return done
+
+        self.env.run_until(decided)
         return outcome[0]
 
     async def aresult(self, timeout: Duration | None = None) -> Any:

@@ -309,3 +309,43 @@ def test_inline_lists_the_runs_of_a_row(superuser):
     assert page(handle.run_id) in html and "order-inline" in html
     run_page = logged_in(superuser).get(page(handle.run_id)).content.decode()
     assert f"/admin/demo/order/{order.pk}/change/" in run_page
+
+
+# --- updates ----------------------------------------------------------------------------------
+def test_update_from_the_run_page_shows_the_result(operator, waiting, monkeypatch):
+    from durableflows.admin.runs import WorkflowRunAdmin
+
+    monkeypatch.setattr(WorkflowRunAdmin, "update_wait", 0)  # no worker here: the first post only sends it
+    client = logged_in(operator)
+    assert 'id="df-update-form"' in client.get(page(waiting.run_id)).content.decode()
+    sent = client.post(op_url(waiting.run_id, "update"), {"name": "note", "args": '["fragile"]', "update_id": "a-1"})
+    assert sent.status_code == 200
+    assert "has not decided it yet" in sent.content.decode()
+    drive(waiting.run_id)
+    monkeypatch.setattr(WorkflowRunAdmin, "update_wait", 1)
+    answer = client.post(op_url(waiting.run_id, "update"), {"name": "note", "args": '["fragile"]', "update_id": "a-1"})
+    assert answer.status_code == 200
+    html = answer.content.decode()
+    assert "df-update-answer" in html and "Result of update" in html and '<pre class="df-json">1</pre>' in html
+    assert LogEntry.objects.filter(change_message__contains="Sent update 'note'").exists()
+    timeline = client.get(page(waiting.run_id)).content.decode()
+    assert "update &#x27;note&#x27; (a-1)" in timeline or "update 'note' (a-1)" in timeline
+
+
+def test_a_rejected_update_is_shown_as_a_form_error(operator, waiting, monkeypatch):
+    from durableflows.admin.runs import WorkflowRunAdmin
+
+    monkeypatch.setattr(WorkflowRunAdmin, "update_wait", 0)
+    client = logged_in(operator)
+    client.post(op_url(waiting.run_id, "update"), {"name": "note", "args": '[" "]', "update_id": "a-2"})
+    drive(waiting.run_id)
+    monkeypatch.setattr(WorkflowRunAdmin, "update_wait", 1)
+    rejected = client.post(op_url(waiting.run_id, "update"), {"name": "note", "args": '[" "]', "update_id": "a-2"})
+    assert rejected.status_code == 400
+    assert "rejected the update" in rejected.content.decode() and "a note may not be blank" in rejected.content.decode()
+
+
+def test_update_needs_its_permission(waiting):
+    client = logged_in(make_user("signaller", "view_workflowrun", "signal_workflow"))
+    assert 'id="df-update-form"' not in client.get(page(waiting.run_id)).content.decode()
+    assert client.post(op_url(waiting.run_id, "update"), {"name": "note", "args": '["x"]'}).status_code == 403

@@ -78,3 +78,23 @@ def test_rendered_axis_and_timer_label_are_compact():
     assert re.findall(r'fill="currentColor">([^<]*)</text>', svg)[:4] == ["0", "+20 min", "+40 min", "+60 min"]
     assert "timer #1 (1h)" in svg and "(1h 0m)" not in svg
     assert "<title>1h from the first event to the last</title>" in svg
+
+
+FAILURE = {"type": "KeyError", "message": "x"}
+
+
+def test_updates_are_bars_from_acceptance_to_completion_with_their_outcome():
+    at = [T0 + timedelta(seconds=s) for s in range(6)]
+    events = [
+        Event(1, EventType.WORKFLOW_STARTED, at[0], {"workflow_name": "carts.checkout"}),
+        Event(2, EventType.UPDATE_ACCEPTED, at[1], {"update_id": "u-1", "name": "add_item", "args": []}),
+        Event(3, EventType.UPDATE_ACCEPTED, at[2], {"update_id": "u-2", "name": "add_item", "args": []}),
+        Event(4, EventType.UPDATE_COMPLETED, at[3], {"update_id": "u-1", "name": "add_item", "result": 1}),
+        Event(5, EventType.UPDATE_COMPLETED, at[4], {"update_id": "u-2", "error": FAILURE}),
+    ]
+    timeline = build_timeline(events, now=at[5])
+    bars = [bar for lane in timeline.lanes[1:] for bar in lane.bars]
+    assert [(bar.label, bar.start, bar.end, bar.state) for bar in bars] == [
+        ("update 'add_item' (u-1)", at[1], at[3], "completed"),
+        ("update 'add_item' (u-2) — KeyError: x", at[2], at[4], "failed"),
+    ]

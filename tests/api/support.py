@@ -13,7 +13,14 @@ from durableflows.engine.workflow_tasks import process_workflow_task
 from durableflows.models import ActivityTask, WorkflowRun
 from tests.api import workflows  # noqa: F401 - registers the ops.* workflows
 
-OPERATIONS = ("start_workflow", "signal_workflow", "query_workflow", "cancel_workflow", "terminate_workflow")
+OPERATIONS = (
+    "start_workflow",
+    "signal_workflow",
+    "query_workflow",
+    "update_workflow",
+    "cancel_workflow",
+    "terminate_workflow",
+)
 PASSWORD = "correct horse battery staple"
 
 

@@ -10,7 +10,7 @@ import durableflows as df
 
 pytestmark = pytest.mark.django_db
 
-# (method, path, body, permission it needs; None: any signed-in user)
+# (method, path, body, permission it needs, or all of several; None: any signed-in user)
 ENDPOINTS = [
     ("get", "/api/workflows/", None, "view_workflowrun"),
     ("post", "/api/workflows/", {"workflow": "ops.approval", "args": ["x"]}, "start_workflow"),
@@ -18,6 +18,13 @@ ENDPOINTS = [
     ("get", "/api/workflows/order-1/history/", None, "view_workflowrun"),
     ("post", "/api/workflows/order-1/signal/", {"name": "approve", "payload": True}, "signal_workflow"),
     ("post", "/api/workflows/order-1/query/", {"name": "progress"}, "query_workflow"),
+    ("post", "/api/workflows/order-1/update/", {"name": "note", "args": ["hi"], "timeout": 0}, "update_workflow"),
+    (
+        "post",
+        "/api/workflows/signal-with-start/",
+        {"workflow": "ops.approval", "args": ["x"], "id": "order-1", "signal": {"name": "approve", "payload": True}},
+        ("start_workflow", "signal_workflow"),
+    ),
     ("post", "/api/workflows/order-1/cancel/", {"reason": "test"}, "cancel_workflow"),
     ("post", "/api/workflows/order-1/terminate/", {"reason": "test"}, "terminate_workflow"),
     ("get", "/api/workflow-types/", None, "view_workflowrun"),
@@ -98,7 +105,8 @@ def test_viewer_reads_but_cannot_operate(waiting, viewer, method, path, body, pe
 def test_each_permission_unlocks_its_endpoint(waiting, method, path, body, permission):
     from tests.api.support import make_user
 
-    user = make_user("only", *([permission] if permission else []))
+    permissions = permission if isinstance(permission, tuple) else (permission,) if permission else ()
+    user = make_user("only", *permissions)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     assert call(client, method, path, body).status_code in SUCCESS[method]
@@ -110,3 +118,14 @@ def test_token_authentication_works_for_superuser(waiting, superuser):
     response = client.get("/api/workflows/order-1/")
     assert response.status_code == 200
     assert response.json()["status"] == "running"
+
+
+def test_signal_with_start_needs_both_start_and_signal(waiting):
+    from tests.api.support import make_user
+
+    body = {"workflow": "ops.approval", "args": ["x"], "id": "order-2", "signal": {"name": "approve"}}
+    for codename in ("start_workflow", "signal_workflow"):
+        client = APIClient()
+        client.force_login(make_user(f"only-{codename}", codename))
+        assert client.post("/api/workflows/signal-with-start/", body, format="json").status_code == 403
+    assert not df.get_handle("order-1").history()[-1].type == df.EventType.SIGNAL_RECEIVED

@@ -368,3 +368,89 @@ def test_nul_characters_in_query_parameters_are_a_400(api):
     response = api.get("/api/workflows/", {"search": "a\x00b"})
     assert response.status_code == 400
     assert "search" in response.json()
+
+
+# --- update and signal-with-start ---------------------------------------------------------------
+def _update(api, body: dict, workflow_id: str = "order-1"):
+    return api.post(f"/api/workflows/{workflow_id}/update/", body, format="json")
+
+
+def test_update_answers_202_until_decided_then_200_with_the_result(api, waiting):
+    first = _update(api, {"name": "note", "args": ["fragile"], "update_id": "n-1", "timeout": 0})
+    assert first.status_code == 202
+    assert first.json() == {"workflow_id": "order-1", "run_id": waiting.run_id, "update_id": "n-1"}
+    drive(waiting.run_id)
+    again = _update(api, {"name": "note", "args": ["fragile"], "update_id": "n-1", "timeout": 1})
+    assert (again.status_code, again.json()) == (200, {"result": 1})
+    assert [e.type for e in waiting.history()].count(df.EventType.UPDATE_ACCEPTED) == 1
+
+
+def test_a_rejected_update_is_400_with_the_validators_message(api, waiting):
+    assert _update(api, {"name": "note", "args": [" "], "update_id": "n-2", "timeout": 0}).status_code == 202
+    drive(waiting.run_id)
+    response = _update(api, {"name": "note", "args": [" "], "update_id": "n-2"})
+    assert response.status_code == 400
+    assert response.json() == {"detail": "a note may not be blank", "type": "ValueError"}
+    assert df.EventType.UPDATE_ACCEPTED not in [e.type for e in waiting.history()]
+
+
+def test_a_failed_update_is_422(api, waiting):
+    _update(api, {"name": "note", "args": ["boom"], "update_id": "n-3", "timeout": 0})
+    drive(waiting.run_id)
+    response = _update(api, {"name": "note", "args": ["boom"], "update_id": "n-3"})
+    assert response.status_code == 422
+    assert response.json()["type"] == "RuntimeError"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "name"),
+        ({"name": ""}, "name"),
+        ({"name": "note", "args": "x"}, "args"),
+        ({"name": "note", "timeout": -1}, "timeout"),
+        ({"name": "note", "timeout": 100000}, "timeout"),
+        ({"name": "note", "update_id": ""}, "update_id"),
+    ],
+)
+def test_update_bad_input_is_400(api, waiting, body, field):
+    response = _update(api, body)
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not InboxItem.objects.exists()
+
+
+def test_update_on_unknown_ids_is_404_and_on_closed_runs_409(api, failed):
+    assert _update(api, {"name": "note", "args": ["x"]}, "nobody").status_code == 404
+    assert _update(api, {"name": "note", "args": ["x"]}, "failing-1").status_code == 409
+
+
+def test_signal_with_start_answers_201_when_it_starts_and_202_when_it_signals(api):
+    body = {"workflow": "ops.approval", "args": ["box"], "id": "sws-1", "signal": {"name": "approve", "payload": 7}}
+    started = api.post("/api/workflows/signal-with-start/", body, format="json")
+    assert started.status_code == 201
+    assert started.json()["workflow_id"] == "sws-1"
+    assert [item.type for item in InboxItem.objects.all()] == ["SignalReceived"]
+    signalled = api.post("/api/workflows/signal-with-start/", body, format="json")
+    assert signalled.status_code == 202
+    assert signalled.json()["run_id"] == started.json()["run_id"]
+    assert WorkflowRun.objects.filter(workflow_id="sws-1").count() == 1
+    drive(started.json()["run_id"])
+    assert df.get_handle("sws-1").result(timeout=1) == {"loud": "BOX", "decision": 7}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"workflow": "ops.approval", "args": ["x"], "signal": {"name": "go"}}, "id"),
+        ({"workflow": "ops.approval", "args": ["x"], "id": "s"}, "signal"),
+        ({"workflow": "ops.approval", "args": ["x"], "id": "s", "signal": {"name": ""}}, "signal"),
+        ({"workflow": "nope", "id": "s", "signal": {"name": "go"}}, "workflow"),
+        ({"workflow": "ops.approval", "args": [1], "id": "s", "signal": {"name": "go"}}, "args"),
+    ],
+)
+def test_signal_with_start_bad_input_is_400_and_stores_nothing(api, body, field):
+    response = api.post("/api/workflows/signal-with-start/", body, format="json")
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not WorkflowRun.objects.exists()

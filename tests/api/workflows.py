@@ -19,10 +19,23 @@ def explode(message: str) -> str:
 
 @df.workflow(name="ops.approval")
 async def approval(item: str) -> dict:
-    """Shouts, then waits for an "approve" signal; answers the "progress" and "echo" queries."""
+    """Shouts, then waits for an "approve" signal; answers the "progress" and "echo" queries and "note" updates."""
     stage = {"stage": "started", "item": item}
+    notes: list[str] = []
+
+    def check_note(note: str) -> None:
+        if not note.strip():
+            raise ValueError("a note may not be blank")
+
+    def add_note(note: str) -> int:
+        if note == "boom":
+            raise RuntimeError("the note exploded")
+        notes.append(note)
+        return len(notes)
+
     df.set_query_handler("progress", lambda: dict(stage))
     df.set_query_handler("echo", lambda value: value)
+    df.set_update_handler("note", add_note, validator=check_note)
     loud = await df.execute_activity(shout, item)
     stage["stage"] = "waiting"
     df.set_var("stage", "waiting")

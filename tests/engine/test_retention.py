@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from durableflows import storage
 from durableflows.engine import housekeeping, retention
 from durableflows.management.commands.durableflows_purge import parse_duration
-from durableflows.models import ActivityTask, HistoryEvent, InboxItem, WorkflowRun
+from durableflows.models import ActivityTask, HistoryEvent, InboxItem, UpdateRequest, WorkflowRun
 from durableflows.runtime import Event, EventType
 
 from . import schedule_workflows  # noqa: F401 - registers the workflows
@@ -52,6 +52,8 @@ def test_purge_deletes_only_closed_runs_past_the_period_with_their_events_and_ta
     closed_parent = make_run("closed-parent")
     make_run("open-child-of-closed-parent", status="running", closed_days_ago=None, parent=closed_parent)
     storage.add_fact(old, EventType.SIGNAL_RECEIVED, {"name": "late", "payload": None}, ring=False)
+    UpdateRequest.objects.create(run=old, update_id="u-1", name="late", state="completed")
+    UpdateRequest.objects.create(run=closed_parent, update_id="u-2", name="kept", state="completed")
 
     result = retention.purge(WEEK, now=NOW)
 
@@ -68,6 +70,7 @@ def test_purge_deletes_only_closed_runs_past_the_period_with_their_events_and_ta
     assert not HistoryEvent.objects.filter(run__workflow_id__in=["old", "old-failed"]).exists()
     assert HistoryEvent.objects.count() == 6 * 3
     assert ActivityTask.objects.count() == 6 and not InboxItem.objects.exists()
+    assert list(UpdateRequest.objects.values_list("update_id", flat=True)) == ["u-2"]
 
 
 @pytest.mark.django_db

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import timedelta
 
 import durableflows as df
@@ -254,3 +255,33 @@ async def cleans_up() -> str:
     finally:
         await df.execute_activity(echo, "cleanup")
     return "done"
+
+
+@dataclasses.dataclass
+class Item:
+    sku: str
+    qty: int
+
+
+@df.workflow(name="engine.checkout")
+async def checkout(cart_id: str) -> dict:
+    items: list[Item] = []
+
+    def validate(item: Item) -> None:
+        if item.qty <= 0:
+            raise ValueError("qty must be positive")
+
+    async def add_item(item: Item) -> int:
+        await df.execute_activity(echo, item.sku)
+        items.append(item)
+        return len(items)
+
+    def fail(message: str) -> None:
+        raise RuntimeError(message)
+
+    df.set_update_handler("add_item", add_item, validator=validate)
+    df.set_update_handler("fail", fail)
+    df.set_query_handler("count", lambda: len(items))
+    await df.wait_signal("pay")
+    await df.wait_condition(df.all_handlers_finished)
+    return {"cart": cart_id, "items": [item.sku for item in items]}

@@ -8,6 +8,7 @@ says an attempt began, ``<name>.open`` lets a gated attempt finish.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import time
 from datetime import timedelta
@@ -108,3 +109,28 @@ async def hanging(gate_dir: str) -> object:
 # durableflows auto-imports only ``workflows.py``: import the app's other workflow modules here so the
 # worker processes register them too (at the end: they import ``step`` from this module).
 from . import lifecycle  # noqa: E402, F401
+
+
+@dataclasses.dataclass
+class CartLine:
+    sku: str
+    qty: int
+
+
+@df.workflow(name="it.cart")
+async def cart(cart_id: str) -> dict:
+    lines: list[CartLine] = []
+
+    def validate(line: CartLine) -> None:
+        if line.qty <= 0:
+            raise ValueError("qty must be positive")
+
+    async def add_line(line: CartLine) -> int:
+        await df.execute_activity(step, "add", line.sku)
+        lines.append(line)
+        return len(lines)
+
+    df.set_update_handler("add_line", add_line, validator=validate)
+    await df.wait_signal("checkout")
+    await df.wait_condition(df.all_handlers_finished)
+    return {"cart": cart_id, "skus": [line.sku for line in lines]}

@@ -113,6 +113,32 @@ async def looper(count: int) -> None:
             df.continue_as_new(count + 1)
 
 
+@dataclasses.dataclass
+class Item:
+    sku: str
+    qty: int
+
+
+@df.workflow(name="golden.checkout")
+async def checkout(cart_id: str) -> dict:
+    items: list[Item] = []
+
+    def validate(item: Item) -> None:
+        if item.qty <= 0:
+            raise ValueError("qty must be positive")
+
+    async def add_item(item: Item) -> int:
+        await df.execute_activity(notify, f"adding {item.sku}")
+        items.append(item)
+        return len(items)
+
+    df.set_update_handler("add_item", add_item, validator=validate)
+    df.set_update_handler("count", lambda: len(items))
+    await df.wait_signal("pay")
+    await df.wait_condition(df.all_handlers_finished)
+    return {"cart": cart_id, "items": [item.sku for item in items]}
+
+
 def _scenario_fulfil_approved() -> Driver:
     run = Driver(fulfil_order, 42, workflow_id="order-42", run_id="run-golden-1", workflow_name="golden.fulfil_order")
     run.complete(run.only_activity(), "res-42")
@@ -156,6 +182,15 @@ def _scenario_continued() -> Driver:
     return run
 
 
+def _scenario_checkout() -> Driver:
+    run = Driver(checkout, "c-1", workflow_id="cart-1", run_id="run-golden-6", workflow_name="golden.checkout")
+    run.update("u-1", "add_item", Item("apple", 2))
+    run.update("u-2", "count")
+    run.signal("pay")
+    run.complete(run.only_activity(), "adding apple")
+    return run
+
+
 #: name -> (workflow, how the history was produced, how it must end)
 SCENARIOS: dict[str, tuple[Callable, Callable[[], Driver], EventType]] = {
     "fulfil_order_approved": (fulfil_order, _scenario_fulfil_approved, EventType.WORKFLOW_COMPLETED),
@@ -163,6 +198,7 @@ SCENARIOS: dict[str, tuple[Callable, Callable[[], Driver], EventType]] = {
     "fan_out": (fan_out, _scenario_fan_out, EventType.WORKFLOW_COMPLETED),
     "cancelled_with_cleanup": (cancellable, _scenario_cancelled, EventType.WORKFLOW_CANCELLED),
     "continued_as_new": (looper, _scenario_continued, EventType.WORKFLOW_CONTINUED_AS_NEW),
+    "checkout_with_updates": (checkout, _scenario_checkout, EventType.WORKFLOW_COMPLETED),
 }
 
 

@@ -65,6 +65,12 @@ class Driver:
     def signal(self, name: str, payload: Any = None) -> list[Event]:
         return self.apply(EventType.SIGNAL_RECEIVED, {"name": name, "payload": serialization.check(payload)})
 
+    def update(self, update_id: str, name: str, *args: Any) -> list[Event]:
+        """Validate an update as a workflow task does, then apply it; ``df.UpdateRejected`` records nothing."""
+        encoded = serialization.check(list(args))
+        self.execution.validate_update(name, encoded)
+        return self.apply(EventType.UPDATE_ACCEPTED, {"update_id": update_id, "name": name, "args": encoded})
+
     def cancel(self, reason: str = "asked") -> list[Event]:
         return self.apply(EventType.CANCEL_REQUESTED, {"reason": reason})
 
