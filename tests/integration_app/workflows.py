@@ -108,3 +108,29 @@ async def hanging(gate_dir: str) -> object:
 # durableflows auto-imports only ``workflows.py``: import the app's other workflow modules here so the
 # worker processes register them too (at the end: they import ``step`` from this module).
 from . import lifecycle  # noqa: E402, F401
+
+
+@df.workflow(name="it.basket")
+class Basket:
+    """A class workflow: items arrive by signal, each through an activity; a query counts them; "close" ends it."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+        self.closed = False
+
+    @df.run
+    async def run(self, owner: str) -> dict:
+        await df.wait_condition(lambda: self.closed, timeout=timedelta(minutes=5))
+        return {"owner": owner, "items": self.items}
+
+    @df.signal
+    async def add(self, item: str) -> None:
+        self.items.append(await df.execute_activity(step, "added", item))
+
+    @df.signal
+    def close(self) -> None:
+        self.closed = True
+
+    @df.query
+    def count(self) -> int:
+        return len(self.items)
