@@ -68,6 +68,17 @@ def test_start_checks_arguments_against_the_run_method(durableflows_env):
     assert not WorkflowRun.objects.exists()
 
 
+def test_a_schedule_starts_a_class_workflow(durableflows_env):
+    df.schedule(Composer, "Morning", "team", id="greet-daily", cron="0 9 * * *")
+    with pytest.raises(df.InvalidArguments, match="'name' must be str"):
+        df.schedule(Composer, "Morning", 7, id="greet-wrong", cron="0 9 * * *")
+    durableflows_env.sleep(timedelta(days=1))
+    run = WorkflowRun.objects.get(workflow_id__startswith="greet-daily@")
+    assert (run.workflow_name, run.status, run.result) == (
+        "classes_engine.composer", "completed", {"salutation": "Morning", "name": "MORNING, TEAM!"}
+    )
+
+
 def test_children_of_either_style(durableflows_env):
     assert durableflows_env.start("classes_engine.parent_function", "ann").result() == "HI, ANN!"
     assert durableflows_env.start(ParentClass).result() == ["from parent"]

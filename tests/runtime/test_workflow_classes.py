@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import gc
 import inspect
+import weakref
 from decimal import Decimal
 
 import pytest
@@ -120,6 +122,17 @@ def test_every_run_and_every_replay_builds_a_fresh_instance():
     assert replayed.query("count", []) == 1  # the replayed instance rebuilt its state from the history
     other = Driver(Cart, "bob", run_id="run-2")
     assert other.execution.query("count", []) == 0
+
+
+def test_decoding_handler_arguments_keeps_no_instance_alive():
+    run = Driver(Cart, "ann")
+    run.signal("add", _item("tea", "2.50"))  # the handler's hints and parameters are looked up (and cached)
+    assert run.execution.query("costs", ["s"]) == Decimal("2.50")
+    instance = weakref.ref(run.execution.query_handlers["count"].__self__)
+    run.execution.discard()
+    del run
+    gc.collect()
+    assert instance() is None
 
 
 def test_a_signal_before_anything_else_reaches_its_method():
