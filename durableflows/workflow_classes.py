@@ -58,9 +58,6 @@ class WorkflowClass:
     run_function: Callable[..., Any]
     handlers: tuple[ClassHandler, ...]
 
-    def handlers_of(self, kind: str) -> list[ClassHandler]:
-        return [handler for handler in self.handlers if handler.kind == kind]
-
 
 # -- the decorators -------------------------------------------------------------------------
 def run(fn: F, /) -> F:
@@ -101,10 +98,11 @@ def _marker(kind: str, fn: Any, name: str | None, **options: Any) -> Any:
     return decorate(fn) if fn is not None else decorate
 
 
-# -- handler kinds: a new kind (updates) is a checker, an installer and a decorator ----------------
+# -- handler kinds: a new kind is a checker, an installer (given the bound method and its mark, whose
+# options carry extras such as a validator) and a decorator calling _marker with the kind's name ----
 def _check_signal(fn: Callable[..., Any], kind: str) -> None:
     _check_method(fn, kind)
-    if len(_parameters_after_self(fn)) > 1 and not _binds(fn, 2):
+    if not (_binds(fn, 1) or _binds(fn, 2)):  # self alone, or self and the payload
         raise TypeError(f"@df.signal method {fn.__qualname__} must take one payload argument (or none) after self")
 
 
@@ -115,7 +113,7 @@ def _check_query(fn: Callable[..., Any], kind: str) -> None:
 
 
 def _install_signal(name: str, method: Callable[..., Any], mark: HandlerMark) -> None:
-    if not _parameters_after_self(method.__func__):  # type: ignore[attr-defined]
+    if not inspect.signature(method).parameters:  # bound: self is not among them
         method = _without_payload(method)
     runtime_api.set_signal_handler(name, method)
 
@@ -139,10 +137,6 @@ def _check_method(fn: Any, kind: str) -> None:
 
 def _parameters(fn: Callable[..., Any]) -> list[inspect.Parameter]:
     return list(inspect.signature(fn).parameters.values())
-
-
-def _parameters_after_self(fn: Callable[..., Any]) -> list[inspect.Parameter]:
-    return _parameters(fn)[1:]
 
 
 def _binds(fn: Callable[..., Any], count: int) -> bool:

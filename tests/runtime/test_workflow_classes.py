@@ -276,6 +276,16 @@ def test_a_signal_method_takes_at_most_one_payload():
             @df.signal
             def add(self, sku: str, qty: int) -> None: ...
 
+    with pytest.raises(TypeError, match="one payload argument"):
+
+        class KeywordOnly:
+            @df.signal
+            def add(self, *, sku: str) -> None: ...
+
+    class Optional:  # a second parameter with a default is left alone
+        @df.signal
+        def add(self, sku: str, qty: int = 1) -> None: ...
+
 
 def test_two_handlers_of_one_name_are_refused():
     with pytest.raises(TypeError, match=r"several @df.query handlers named \['count'\]"):
