@@ -60,6 +60,7 @@ from .runtime.events import Event, EventType
 from .runtime.execution import WorkflowInfo
 from .runtime.saga import Saga
 from .status import Status
+from .workflow_classes import query, run, signal
 
 if TYPE_CHECKING:  # visible to type checkers and documentation tools; loaded lazily at run time (needs Django)
     from .client import WorkflowHandle, aget_handle, astart, get_handle, start
@@ -123,14 +124,17 @@ __all__ = [
     "logger",
     "now",
     "patched",
+    "query",
     "random",
     "register_activities",
+    "run",
     "schedule",
     "set_query_handler",
     "set_signal_handler",
     "set_update_handler",
     "set_var",
     "side_effect",
+    "signal",
     "signal_with_start",
     "signal_workflow",
     "sleep",

@@ -51,7 +51,8 @@ class StartOptions(TypedDict, total=False):
 
 
 # Overloads by arity let type checkers check a start's arguments against the workflow's parameters,
-# as Temporal's SDK does; a workflow named by a string takes anything, and is checked at run time.
+# as Temporal's SDK does; a workflow named by a string, or a workflow class (whose run method no type
+# can name), takes anything, and is checked at run time.
 @overload
 def start(workflow: Callable[[], Awaitable[R]], /, **options: Unpack[StartOptions]) -> WorkflowHandle[R]: ...
 @overload
@@ -74,9 +75,9 @@ def start(
     **options: Unpack[StartOptions],
 ) -> WorkflowHandle[R]: ...
 @overload
-def start(workflow: str, /, *args: Any, **options: Unpack[StartOptions]) -> WorkflowHandle[Any]: ...
+def start(workflow: str | type, /, *args: Any, **options: Unpack[StartOptions]) -> WorkflowHandle[Any]: ...
 def start(
-    workflow: str | Callable[..., Awaitable[Any]],
+    workflow: str | type | Callable[..., Awaitable[Any]],
     *args: Any,
     id: str | None = None,
     id_conflict: str = "fail",
@@ -154,9 +155,9 @@ async def astart(
     **options: Unpack[StartOptions],
 ) -> WorkflowHandle[R]: ...
 @overload
-async def astart(workflow: str, /, *args: Any, **options: Unpack[StartOptions]) -> WorkflowHandle[Any]: ...
+async def astart(workflow: str | type, /, *args: Any, **options: Unpack[StartOptions]) -> WorkflowHandle[Any]: ...
 async def astart(
-    workflow: str | Callable[..., Awaitable[Any]], *args: Any, **options: Unpack[StartOptions]
+    workflow: str | type | Callable[..., Awaitable[Any]], *args: Any, **options: Unpack[StartOptions]
 ) -> WorkflowHandle[Any]:
     """``start`` for async code: the same arguments, awaited."""
     starter: Callable[..., WorkflowHandle[Any]] = start

@@ -10,20 +10,27 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 
 from .errors import UnknownWorkflowError
 from .options import ActivityOptions
 
+if TYPE_CHECKING:
+    from .workflow_classes import WorkflowClass
+
 F = TypeVar("F", bound=Callable[..., Any])
 W = TypeVar("W", bound=Callable[..., Awaitable[Any]])
+C = TypeVar("C", bound=type)
 _ATTR = "__durableflows__"
 
 
 @dataclasses.dataclass(frozen=True)
 class WorkflowDefinition:
+    """A registered workflow; ``fn`` is what runs it (for a class, a function that builds an instance per run)."""
+
     name: str
     fn: Callable[..., Any]
+    workflow_class: WorkflowClass | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,18 +75,39 @@ def _register(table: dict[str, Any], kind: str, definition: Any) -> None:
     table[definition.name] = definition
 
 
+class WorkflowDecorator(Protocol):
+    """``@df.workflow(name=...)``: returns what it decorates, a function or a class, with its type."""
+
+    @overload
+    def __call__(self, fn: W, /) -> W: ...
+    @overload
+    def __call__(self, fn: C, /) -> C: ...
+
+
 @overload
 def workflow(fn: W, /) -> W: ...
 @overload
-def workflow(fn: None = None, /, *, name: str | None = None) -> Callable[[W], W]: ...
-def workflow(fn: W | None = None, /, *, name: str | None = None) -> W | Callable[[W], W]:
-    """Register an ``async def`` function as a workflow; the function is returned unchanged (signature and all)."""
+def workflow(fn: C, /) -> C: ...
+@overload
+def workflow(fn: None = None, /, *, name: str | None = None) -> WorkflowDecorator: ...
+def workflow(fn: Any = None, /, *, name: str | None = None) -> Any:
+    """Register an ``async def`` function, or a class with a ``@df.run`` method, as a workflow; returned unchanged."""
 
-    def decorate(fn: W) -> W:
-        if not _is_async_function(fn):
-            raise TypeError(f"workflow {getattr(fn, '__qualname__', fn)} must be an async def function")
-        definition = WorkflowDefinition(name=name or _default_name(fn), fn=fn)
-        _register(_workflows, "workflow", definition)
+    def decorate(fn: Any) -> Any:
+        if inspect.isclass(fn):
+            from .workflow_classes import describe_class, entry_function
+
+            spec = describe_class(fn)
+            entry = entry_function(spec)
+            definition = WorkflowDefinition(name=name or _default_name(fn), fn=entry, workflow_class=spec)
+            _register(_workflows, "workflow", definition)
+            setattr(definition.fn, _ATTR, definition)
+        elif not _is_async_function(fn):
+            what = getattr(fn, "__qualname__", fn)
+            raise TypeError(f"workflow {what} must be an async def function or a class with a @df.run method")
+        else:
+            definition = WorkflowDefinition(name=name or _default_name(fn), fn=fn)
+            _register(_workflows, "workflow", definition)
         setattr(fn, _ATTR, definition)
         return fn
 
@@ -142,7 +170,7 @@ def register_activities(obj: object) -> list[str]:
 
 
 def get_workflow(ref: str | Callable[..., Any]) -> WorkflowDefinition:
-    """The workflow registered as ``ref`` (a name or a decorated function)."""
+    """The workflow registered as ``ref`` (a name, a decorated function or a decorated class)."""
     return _lookup(ref, _workflows, WorkflowDefinition, "workflow")
 
 
@@ -177,7 +205,8 @@ def _lookup(ref: Any, table: dict[str, Any], cls: type, kind: str) -> Any:
             return table[ref]
         except KeyError:
             raise UnknownWorkflowError(f"no {kind} is registered as {ref!r}") from None
-    definition = getattr(ref, _ATTR, None)
+    # a class's own definition only: a subclass of a workflow class is not that workflow
+    definition = vars(ref).get(_ATTR) if isinstance(ref, type) else getattr(ref, _ATTR, None)
     if isinstance(definition, cls):
         return definition
     if callable(ref):

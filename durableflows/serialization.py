@@ -302,7 +302,7 @@ def return_hint(fn: Callable[..., Any] | None) -> Any:
 def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
     """``fn``'s resolved type hints, worked out once per function (resolving string annotations is costly)."""
     try:
-        return _resolved_hints(fn)
+        return _resolved_hints(_function_of(fn))
     except Exception:  # unresolved forward references (not cached: they may resolve later): no hints
         return {}
 
@@ -312,7 +312,18 @@ def _resolved_hints(fn: Callable[..., Any]) -> dict[str, Any]:
     return typing.get_type_hints(fn)
 
 
-@functools.lru_cache(maxsize=4096)
 def _positional_names(fn: Callable[..., Any]) -> tuple[str, ...]:
+    if inspect.ismethod(fn):
+        return _function_positional_names(fn.__func__)[1:]
+    return _function_positional_names(fn)
+
+
+@functools.lru_cache(maxsize=4096)
+def _function_positional_names(fn: Callable[..., Any]) -> tuple[str, ...]:
     parameters = inspect.signature(fn).parameters.values()
     return tuple(p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+
+
+def _function_of(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A bound method's function: the caches key on it, so they never keep the objects of workflow classes alive."""
+    return fn.__func__ if inspect.ismethod(fn) else fn

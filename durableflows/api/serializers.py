@@ -290,14 +290,26 @@ class EventSerializer(serializers.Serializer):
     data = EventDataField()  # type: ignore[assignment]  # the metaclass takes fields out of the class: .data stays
 
 
-class WorkflowTypeSerializer(serializers.Serializer):
+class RegisteredTypeSerializer(serializers.Serializer):
     name = serializers.CharField()
     module = serializers.CharField()
     doc = serializers.CharField(allow_blank=True)
     parameters = serializers.ListField(child=serializers.CharField())
 
 
-class ActivityTypeSerializer(WorkflowTypeSerializer):
+class HandlerTypeSerializer(serializers.Serializer):
+    """A handler method of a workflow class (a function workflow's handlers are only known while it runs)."""
+
+    kind = serializers.CharField()
+    name = serializers.CharField()
+    parameters = serializers.ListField(child=serializers.CharField())
+
+
+class WorkflowTypeSerializer(RegisteredTypeSerializer):
+    handlers = HandlerTypeSerializer(many=True)
+
+
+class ActivityTypeSerializer(RegisteredTypeSerializer):
     options = AnyJSONField()
 
 

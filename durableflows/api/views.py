@@ -316,7 +316,7 @@ class WorkflowTypeViewSet(WorkflowAPIMixin, viewsets.ViewSet):
 
     @extend_schema(summary="Registered workflows and activities", responses={200: WorkflowTypesSerializer})
     def list(self, request: Request) -> Response:
-        workflows = [_describe(d.name, d.fn) for d in sorted(registry.workflows().values(), key=lambda d: d.name)]
+        workflows = [_describe_workflow(d) for d in sorted(registry.workflows().values(), key=lambda d: d.name)]
         activities = [
             {**_describe(d.name, d.fn), "options": d.options.to_json()}
             for d in sorted(registry.activities().values(), key=lambda d: d.name)
@@ -335,6 +335,16 @@ def _describe(name: str, fn: Any) -> dict[str, Any]:
         "doc": inspect.getdoc(fn) or "",
         "parameters": parameters,
     }
+
+
+def _describe_workflow(definition: registry.WorkflowDefinition) -> dict[str, Any]:
+    """A workflow with its start parameters and, for a class, its handler methods (``self`` left out)."""
+    spec = definition.workflow_class
+    handlers = [
+        {"kind": h.kind, "name": h.name, "parameters": _describe(h.name, h.function)["parameters"][1:]}
+        for h in (spec.handlers if spec is not None else ())
+    ]
+    return {**_describe(definition.name, definition.fn), "handlers": handlers}
 
 
 def _parameter(parameter: inspect.Parameter) -> str:

@@ -276,6 +276,20 @@ def test_start_form_lists_workflows_and_starts_one(operator):
     assert LogEntry.objects.get(object_id=str(run.run_id)).action_flag == ADDITION
 
 
+def test_start_form_starts_a_class_workflow_checked_against_its_run_method(operator):
+    client = logged_in(operator)
+    assert "ops.ticket" in client.get(CHANGELIST + "start/").content.decode()
+    refused = client.post(CHANGELIST + "start/", {"workflow": "ops.ticket", "args": "[7]", "id_conflict": "fail"})
+    assert refused.status_code == 400 and "&#x27;title&#x27; must be str, not int" in refused.content.decode()
+    data = {"workflow": "ops.ticket", "args": '["printer", 1]', "id": "ticket-1", "id_conflict": "fail"}
+    assert client.post(CHANGELIST + "start/", data).status_code == 302
+    run = WorkflowRun.objects.get(workflow_id="ticket-1")
+    assert run.args == ["printer", 1]
+    process_workflow_task(run.run_id)
+    answer = client.post(op_url(run.run_id, "query"), {"name": "comments", "args": "[]"})
+    assert answer.status_code == 200 and "df-query-answer" in answer.content.decode()
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [

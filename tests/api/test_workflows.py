@@ -341,8 +341,37 @@ def test_workflow_types_lists_the_registry(api):
     workflows = {w["name"]: w for w in body["workflows"]}
     assert workflows["ops.approval"]["parameters"] == ["item: str"]
     assert "waits for an" in workflows["ops.approval"]["doc"]
+    assert workflows["ops.approval"]["handlers"] == []  # a function's handlers exist only while it runs
     activities = {a["name"]: a for a in body["activities"]}
     assert activities["ops.shout"]["options"]["start_to_close_timeout"] == 10
+
+
+def test_workflow_types_describe_a_class_by_its_run_method_and_handlers(api):
+    body = api.get("/api/workflow-types/").json()
+    ticket = {w["name"]: w for w in body["workflows"]}["ops.ticket"]
+    assert ticket["parameters"] == ["title: str", "priority: int = 3"]
+    assert ticket["module"] == "tests.api.workflows" and ticket["doc"].startswith("A class workflow")
+    assert ticket["handlers"] == [
+        {"kind": "signal", "name": "comment", "parameters": ["text: str"]},
+        {"kind": "signal", "name": "close", "parameters": []},
+        {"kind": "query", "name": "comments", "parameters": ["last: int = 10"]},
+    ]
+
+
+def test_a_class_workflow_is_started_signalled_and_queried_through_the_api(api):
+    response = api.post("/api/workflows/", {"workflow": "ops.ticket", "args": ["printer"], "id": "t-1"}, format="json")
+    assert response.status_code == 201, response.content
+    run_id = response.json()["run_id"]
+    drive(run_id)
+    signal = api.post("/api/workflows/t-1/signal/", {"name": "comment", "payload": "jammed"}, format="json")
+    assert signal.status_code == 202
+    drive(run_id)
+    answer = api.post("/api/workflows/t-1/query/", {"name": "comments", "args": [1]}, format="json")
+    assert answer.json() == {"result": ["jammed"]}
+    api.post("/api/workflows/t-1/signal/", {"name": "close"}, format="json")
+    assert drive(run_id).result == {"title": "printer", "priority": 3, "comments": ["jammed"]}
+    refused = api.post("/api/workflows/", {"workflow": "ops.ticket", "args": [7]}, format="json")
+    assert refused.status_code == 400 and "'title' must be str" in refused.content.decode()
 
 
 def test_schema_is_openapi_3(api):

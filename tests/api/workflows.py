@@ -62,3 +62,29 @@ async def sleepy() -> str:
 async def parent() -> object:
     """Runs an ops.approval child (id "<parent id>/<n>") and returns its result."""
     return await df.execute_child_workflow(approval, "child")
+
+
+@df.workflow(name="ops.ticket")
+class Ticket:
+    """A class workflow: collects comments by signal until closed; answers the "comments" query."""
+
+    def __init__(self) -> None:
+        self.comments: list[str] = []
+        self.closed = False
+
+    @df.run
+    async def run(self, title: str, priority: int = 3) -> dict:
+        await df.wait_condition(lambda: self.closed)
+        return {"title": title, "priority": priority, "comments": self.comments}
+
+    @df.signal
+    def comment(self, text: str) -> None:
+        self.comments.append(text)
+
+    @df.signal(name="close")
+    def close_ticket(self) -> None:
+        self.closed = True
+
+    @df.query(name="comments")
+    def latest(self, last: int = 10) -> list[str]:
+        return self.comments[-last:]

@@ -134,3 +134,29 @@ async def cart(cart_id: str) -> dict:
     await df.wait_signal("checkout")
     await df.wait_condition(df.all_handlers_finished)
     return {"cart": cart_id, "skus": [line.sku for line in lines]}
+
+
+@df.workflow(name="it.basket")
+class Basket:
+    """A class workflow: items arrive by signal, each through an activity; a query counts them; "close" ends it."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+        self.closed = False
+
+    @df.run
+    async def run(self, owner: str) -> dict:
+        await df.wait_condition(lambda: self.closed, timeout=timedelta(minutes=5))
+        return {"owner": owner, "items": self.items}
+
+    @df.signal
+    async def add(self, item: str) -> None:
+        self.items.append(await df.execute_activity(step, "added", item))
+
+    @df.signal
+    def close(self) -> None:
+        self.closed = True
+
+    @df.query
+    def count(self) -> int:
+        return len(self.items)

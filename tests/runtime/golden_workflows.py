@@ -139,6 +139,40 @@ async def checkout(cart_id: str) -> dict:
     return {"cart": cart_id, "items": [item.sku for item in items]}
 
 
+@dataclasses.dataclass
+class Line:
+    sku: str
+    qty: int
+
+
+@df.workflow(name="golden.checkout_class")
+class CheckoutClass:
+    """A class workflow: lines come by signal, a query counts them, payment closes the cart."""
+
+    def __init__(self) -> None:
+        self.lines: list[Line] = []
+        self.paid = False
+
+    @df.run
+    async def run(self, cart_id: str) -> dict:
+        await df.wait_condition(lambda: self.paid, timeout=timedelta(hours=1))
+        receipt = await df.execute_activity(notify, f"{cart_id}: {self.count()} lines")
+        return {"receipt": receipt, "skus": [line.sku for line in self.lines]}
+
+    @df.signal
+    def add_line(self, line: Line) -> None:
+        self.lines.append(line)
+
+    @df.signal(name="pay")
+    async def settle(self) -> None:
+        await df.execute_activity(notify, "paying")
+        self.paid = True
+
+    @df.query
+    def count(self) -> int:
+        return len(self.lines)
+
+
 def _scenario_fulfil_approved() -> Driver:
     run = Driver(fulfil_order, 42, workflow_id="order-42", run_id="run-golden-1", workflow_name="golden.fulfil_order")
     run.complete(run.only_activity(), "res-42")
@@ -191,6 +225,18 @@ def _scenario_checkout() -> Driver:
     return run
 
 
+def _scenario_checkout_class() -> Driver:
+    run = Driver(
+        CheckoutClass, "cart-9", workflow_id="cart-9", run_id="run-golden-7", workflow_name="golden.checkout_class"
+    )
+    run.signal("add_line", {"sku": "tea", "qty": 2})
+    run.signal("add_line", {"sku": "cup", "qty": 1})
+    run.signal("pay")
+    run.complete(run.only_activity(), "paying")
+    run.complete(run.only_activity(), "cart-9: 2 lines")
+    return run
+
+
 #: name -> (workflow, how the history was produced, how it must end)
 SCENARIOS: dict[str, tuple[Callable, Callable[[], Driver], EventType]] = {
     "fulfil_order_approved": (fulfil_order, _scenario_fulfil_approved, EventType.WORKFLOW_COMPLETED),
@@ -199,6 +245,7 @@ SCENARIOS: dict[str, tuple[Callable, Callable[[], Driver], EventType]] = {
     "cancelled_with_cleanup": (cancellable, _scenario_cancelled, EventType.WORKFLOW_CANCELLED),
     "continued_as_new": (looper, _scenario_continued, EventType.WORKFLOW_CONTINUED_AS_NEW),
     "checkout_with_updates": (checkout, _scenario_checkout, EventType.WORKFLOW_COMPLETED),
+    "checkout_class": (CheckoutClass, _scenario_checkout_class, EventType.WORKFLOW_COMPLETED),
 }
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from durableflows import serialization
+from durableflows import registry, serialization
 from durableflows.runtime import Event, EventType, WorkflowExecution
 
 T0 = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
@@ -141,6 +141,8 @@ def replay(
 
 
 def _execution(fn: Callable[..., Any], suggest_continue_as_new_after: int | None) -> WorkflowExecution:
+    if isinstance(fn, type):  # a workflow class runs through the function its registration built
+        fn = registry.get_workflow(fn).fn
     if suggest_continue_as_new_after is None:
         return WorkflowExecution(fn)
     return WorkflowExecution(fn, suggest_continue_as_new_after=suggest_continue_as_new_after)

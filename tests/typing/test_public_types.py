@@ -22,6 +22,38 @@ async def order(order_id: int, note: str) -> dict[str, int]:
 async def ping() -> None: ...
 
 
+@df.workflow(name="typing.checkout")
+class Checkout:
+    def __init__(self) -> None:
+        self.skus: list[str] = []
+
+    @df.run
+    async def run(self, cart_id: str) -> dict[str, int]:
+        return {"items": len(self.skus)}
+
+    @df.signal
+    def add(self, sku: str) -> None:
+        self.skus.append(sku)
+
+    @df.signal(name="drop")
+    async def remove(self, sku: str) -> None:
+        self.skus.remove(sku)
+
+    @df.query
+    def count(self) -> int:
+        return len(self.skus)
+
+    @df.query(name="skus")
+    def listed(self) -> list[str]:
+        return self.skus
+
+
+@df.workflow
+class Bare:
+    @df.run
+    async def go(self) -> None: ...
+
+
 @df.activity(start_to_close_timeout=30)
 def charge(order_id: int) -> str:
     return "ch"
@@ -35,6 +67,11 @@ async def fine() -> None:
     later = await df.astart(order, 2, "y", start_delay=60)
     again: dict[str, int] = await later.aresult()
     receipt: str = charge(1)
+    cart: Checkout = Checkout()  # the decorated class keeps its type
+    count: int = cart.count()
+    df.start(Checkout, "cart-1", id="cart-1")
+    await df.astart(Checkout, "cart-2")
+    print(count, df.start(Checkout, "cart-3").result(), df.start(Bare).run_id, Bare().go)
     print(totals, again, receipt, df.get_handle("o-1").run_id)
 
 
@@ -46,6 +83,8 @@ async def wrong() -> None:
     await df.astart(order, 1, note=2)  # WRONG: keyword arguments of the workflow are not options
     text: str = df.start(order, 1, "x").result()  # WRONG: the result is a dict
     df.start(charge, 1)  # WRONG: an activity is not a workflow
+    missing: str = Checkout().count()  # WRONG: the query method still returns an int
+    df.start(Checkout, "cart-1", idd="x")  # WRONG: no such option
 '''
 
 
