@@ -16,9 +16,10 @@ def test_the_toolkit_keeps_executions_in_the_cache_instead_of_replaying(durablef
     handle = durableflows_env.start(three_steps, 1)
     with CaptureQueriesContext(connection) as queries:
         assert handle.result() == [1, 2, 3]
-    # four workflow tasks: the start (which reads its WorkflowStarted event), then one per activity
-    # result, none of them replaying the history
-    assert sum(q["sql"].count('FROM "durableflows_historyevent"') for q in queries) == 1
+    # four workflow tasks: the start (which reads its WorkflowStarted event, unless the start's own task
+    # ran before this block), then one per activity result, none of them replaying the history
+    history = connection.ops.quote_name("durableflows_historyevent")
+    assert sum(q["sql"].count(f"FROM {history}") for q in queries) <= 1
 
 
 def test_executions_left_suspended_are_discarded_inside_the_workflow(db, monkeypatch):
