@@ -1,4 +1,4 @@
-"""Bad input gets a clear error and stores nothing (API.md section 4). No worker needed."""
+"""Bad input gets a clear error and stores nothing. No worker needed."""
 from __future__ import annotations
 
 import pytest

@@ -108,7 +108,7 @@ CLIENT_NAMES = {
     "aupdate_with_start",
 }
 
-#: Event types of the history vocabulary (API.md section 5, with section 9's updates), in that order.
+#: Event types of the history vocabulary (with the updates' events), in that order.
 HISTORY_VOCABULARY = [
     "WorkflowStarted", "ActivityScheduled", "ActivityStarted", "ActivityCompleted", "ActivityFailed",
     "ActivityTimedOut", "ActivityCancelRequested", "TimerStarted", "TimerFired", "TimerCancelled",
