@@ -60,7 +60,7 @@ from .runtime.events import Event, EventType
 from .runtime.execution import WorkflowInfo
 from .runtime.saga import Saga
 from .status import Status
-from .workflow_classes import query, run, signal
+from .workflow_classes import query, run, signal, update
 
 if TYPE_CHECKING:  # visible to type checkers and documentation tools; loaded lazily at run time (needs Django)
     from .client import WorkflowHandle, aget_handle, astart, get_handle, start
@@ -140,6 +140,7 @@ __all__ = [
     "sleep",
     "start",
     "start_child_workflow",
+    "update",
     "update_with_start",
     "uuid4",
     "wait_condition",

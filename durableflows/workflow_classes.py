@@ -1,6 +1,7 @@
 """Workflows written as classes, the way Temporal's Python SDK writes them.
 
-``@df.run``, ``@df.signal`` and ``@df.query`` mark methods. ``@df.workflow`` on the class
+``@df.run``, ``@df.signal``, ``@df.query`` and ``@df.update`` (with ``@method.validator``) mark
+methods. ``@df.workflow`` on the class
 builds an entry function that makes a fresh instance per run (and per replay), installs its
 handlers with ``df.set_signal_handler``/``df.set_query_handler`` and awaits the run method:
 everything downstream sees an ordinary workflow function with the run method's signature,
@@ -18,6 +19,7 @@ from typing import Any, TypeVar, overload
 from .runtime import api as runtime_api
 
 F = TypeVar("F", bound=Callable[..., Any])
+G = TypeVar("G", bound=Callable[..., Any])
 _MARK = "__durableflows_handler__"
 
 
@@ -86,6 +88,35 @@ def query(fn: F | None = None, /, *, name: str | None = None) -> F | Callable[[F
     return _marker("query", fn, name)
 
 
+@overload
+def update(fn: Callable[..., Any], /) -> Any: ...
+@overload
+def update(fn: None = None, /, *, name: str | None = None) -> Callable[[Callable[..., Any]], Any]: ...
+def update(fn: Callable[..., Any] | None = None, /, *, name: str | None = None) -> Any:
+    """Mark a method (sync or async) as the handler of updates called ``name`` (by default its own name).
+
+    ``@method.validator`` on another method makes it the update's validator: it runs first, against the
+    current state, and rejects the update by raising; nothing is recorded then. (Typed ``Any`` so that
+    type checkers accept ``.validator``.)
+    """
+
+    def decorate(fn: Callable[..., Any]) -> Any:
+        marked = _marker("update", fn, name)
+        options = getattr(marked, _MARK).options
+
+        def validator(check: G) -> G:
+            _check_method(check, "update validator")
+            if inspect.iscoroutinefunction(check):
+                raise TypeError(f"update validator {check.__qualname__} must be a plain method: validators only read")
+            options["validator"] = check
+            return check
+
+        marked.validator = validator
+        return marked
+
+    return decorate(fn) if fn is not None else decorate
+
+
 def _marker(kind: str, fn: Any, name: str | None, **options: Any) -> Any:
     if name is not None and (not isinstance(name, str) or not name):
         raise TypeError(f"@df.{kind} names are non-empty strings")
@@ -122,9 +153,16 @@ def _install_query(name: str, method: Callable[..., Any], mark: HandlerMark) -> 
     runtime_api.set_query_handler(name, method)
 
 
+def _install_update(name: str, method: Callable[..., Any], mark: HandlerMark) -> None:
+    check = mark.options.get("validator")
+    validator = check.__get__(getattr(method, "__self__", None)) if check is not None else None
+    runtime_api.set_update_handler(name, method, validator=validator)
+
+
 HANDLER_KINDS: dict[str, HandlerKind] = {
     "signal": HandlerKind(check=_check_signal, install=_install_signal),
     "query": HandlerKind(check=_check_query, install=_install_query),
+    "update": HandlerKind(check=lambda fn, kind: _check_method(fn, kind), install=_install_update),
 }
 
 

@@ -118,3 +118,51 @@ class Counter:
     @df.query
     def state(self) -> dict:
         return {"seen": self.seen, "total": self.total}
+
+
+@dataclasses.dataclass
+class Translation:
+    language: str
+    text: str
+
+
+@df.activity(name="classes_engine.note")
+def note(text: str) -> str:
+    return text
+
+
+@df.workflow(name="classes_engine.hello_update")
+class HelloUpdate:
+    """Temporal's hello_update, as a class: an update changes the greeting's language, validated first."""
+
+    def __init__(self) -> None:
+        self.language = "en"
+        self.done = False
+        self.greetings = {"en": "Hello", "fr": "Bonjour", "de": "Hallo"}
+
+    @df.run
+    async def run(self, name: str) -> str:
+        await df.wait_condition(lambda: self.done)
+        await df.wait_condition(df.all_handlers_finished)
+        return f"{self.greetings[self.language]}, {name}!"
+
+    @df.update
+    async def set_language(self, language: str) -> str:
+        previous = self.language
+        await df.execute_activity(note, f"language {previous} -> {language}")
+        self.language = language
+        return previous
+
+    @set_language.validator
+    def _known_language(self, language: str) -> None:
+        if language not in self.greetings:
+            raise ValueError(f"{language!r} is not supported")
+
+    @df.update(name="add_translation")
+    def translate(self, translation: Translation) -> int:
+        self.greetings[translation.language] = translation.text
+        return len(self.greetings)
+
+    @df.signal
+    def finish(self) -> None:
+        self.done = True

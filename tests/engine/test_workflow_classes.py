@@ -145,3 +145,34 @@ def test_the_replay_check_replays_class_workflows_and_reports_a_changed_class(du
     deploy(SleepsFirst)
     status, output = _replay_check()
     assert status == 1 and "NON-DETERMINISM" in output and "workflow_id=hello-check" in output
+
+
+def test_hello_update_with_a_validated_update_method(durableflows_env):
+    from .class_workflows import HelloUpdate, Translation
+
+    handle = durableflows_env.start(HelloUpdate, "Ada")
+    assert handle.update("set_language", "fr") == "en"  # the handler's result, after its activity
+    with pytest.raises(df.UpdateRejected, match="'xx' is not supported"):
+        handle.update("set_language", "xx")
+    before = handle.history()
+    with pytest.raises(df.UpdateRejected):
+        handle.update("set_language", "es")  # validated against the state: not yet known
+    assert handle.history() == before  # a rejection records nothing
+    assert handle.update("add_translation", {"language": "es", "text": "Hola"}) == 4  # rebuilt as a Translation
+    assert handle.update("set_language", Translation("es", "Hola").language) == "fr"
+    handle.signal("finish")
+    assert handle.result() == "Hola, Ada!"
+    assert [e.type.value for e in handle.history()].count("UpdateCompleted") == 3
+
+
+def test_update_decorators_refuse_what_cannot_work():
+    with pytest.raises(TypeError, match="must take self"):
+        df.update(lambda: None)
+    with pytest.raises(TypeError, match="plain method"):
+
+        class Bad:
+            @df.update
+            def change(self, value: int) -> None: ...
+
+            @change.validator
+            async def _check(self, value: int) -> None: ...

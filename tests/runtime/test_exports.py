@@ -82,6 +82,7 @@ EXPECTED_ALL = [
     "sleep",
     "start",
     "start_child_workflow",
+    "update",
     "update_with_start",
     "uuid4",
     "wait_condition",
