@@ -140,6 +140,9 @@ class WorkflowRunAdmin(OperationsMixin, admin.ModelAdmin):
         page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("events_page"))
         allowed = self.operation_permissions(request)
         return {
+            # the status as read before the history, so a page that says "completed" shows the completion too
+            # (Django's own view reads the run again, after this)
+            "df_status": run.status,
             "description": description,
             "pending_activities": [{**item, "heartbeat_json": as_json(item["heartbeat_details"])} for item in pending],
             "timeline_svg": render_svg(timeline),
