@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -19,7 +18,7 @@ from asgiref.sync import sync_to_async
 from django.core.exceptions import SynchronousOnlyOperation
 from django.db import IntegrityError, models, transaction
 
-from . import registry, serialization, storage
+from . import polling, registry, serialization, storage
 from .arguments import check_arguments
 from .conf import df_settings
 from .engine import closing
@@ -200,16 +199,7 @@ class WorkflowHandle(Generic[R]):
 
         Raises ``df.WorkflowFailed`` unless it completed, ``TimeoutError`` after ``timeout``.
         """
-        deadline = _deadline(timeout)
-        pause = 0.002  # most workflows a caller waits on finish in milliseconds; back off from there
-        while True:
-            done, value = self._poll_result()
-            if done:
-                return value
-            if deadline is not None and time.monotonic() >= deadline:
-                raise TimeoutError(f"workflow {self.workflow_id!r} did not finish within {timeout}")
-            time.sleep(pause)
-            pause = min(pause * 1.5, 0.25)
+        return polling.wait(self._poll_result, timeout, f"workflow {self.workflow_id!r}")
 
     def _poll_result(self) -> tuple[bool, Any]:
         # a pinned handle's run is read by primary key alone: the cheapest query, made every few ms
@@ -345,16 +335,7 @@ class WorkflowHandle(Generic[R]):
 
     # -- async twins ---------------------------------------------------------------------
     async def aresult(self, timeout: Duration | None = None) -> R:
-        deadline = _deadline(timeout)
-        pause = 0.002  # most workflows a caller waits on finish in milliseconds; back off from there
-        while True:
-            done, value = await sync_to_async(self._poll_result)()
-            if done:
-                return value
-            if deadline is not None and time.monotonic() >= deadline:
-                raise TimeoutError(f"workflow {self.workflow_id!r} did not finish within {timeout}")
-            await asyncio.sleep(pause)
-            pause = min(pause * 1.5, 0.25)
+        return await polling.await_(self._poll_result, timeout, f"workflow {self.workflow_id!r}")
 
     async def astatus(self) -> Status:
         return await sync_to_async(lambda: self.status)()
@@ -425,8 +406,3 @@ def _parse_run_id(run_id: str | uuid.UUID) -> uuid.UUID:
         return run_id if isinstance(run_id, uuid.UUID) else uuid.UUID(str(run_id))
     except ValueError:
         raise WorkflowNotFound(f"{run_id!r} is not a run id") from None
-
-
-def _deadline(timeout: Duration | None) -> float | None:
-    seconds = to_seconds(timeout, name="timeout")
-    return None if seconds is None else time.monotonic() + seconds

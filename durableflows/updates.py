@@ -8,19 +8,16 @@ in the row. The caller polls the row, as ``handle.result()`` polls the run.
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from typing import Any, Generic, TypeVar
 
-from asgiref.sync import sync_to_async
 from django.db import IntegrityError, transaction
 
-from . import serialization, storage
+from . import polling, serialization, storage
 from .conf import df_settings
 from .errors import UpdateFailed, UpdateRejected, WorkflowNotFound
 from .models import UpdateRequest, WorkflowRun
-from .options import Duration, to_seconds
+from .options import Duration
 from .runtime import EventType
 from .transactions import write_transaction
 
@@ -44,31 +41,14 @@ class UpdateHandle(Generic[R]):
         Raises ``df.UpdateRejected`` if the validator refused it, ``df.UpdateFailed`` if the handler raised
         or the run closed first, ``TimeoutError`` after ``timeout``.
         """
-        seconds = to_seconds(timeout, name="timeout")
-        deadline = None if seconds is None else time.monotonic() + seconds
-        pause = 0.002
-        while True:
-            done, value = self._poll()
-            if done:
-                return value
-            if deadline is not None and time.monotonic() >= deadline:
-                raise TimeoutError(f"update {self.update_id!r} of {self.workflow_id!r} did not finish within {timeout}")
-            time.sleep(pause)
-            pause = min(pause * 1.5, 0.25)
+        return polling.wait(self._poll, timeout, self._what())
 
     async def aresult(self, timeout: Duration | None = None) -> R:
         """``result()`` for async code; no thread is held between polls."""
-        seconds = to_seconds(timeout, name="timeout")
-        deadline = None if seconds is None else time.monotonic() + seconds
-        pause = 0.002
-        while True:
-            done, value = await sync_to_async(self._poll)()
-            if done:
-                return value
-            if deadline is not None and time.monotonic() >= deadline:
-                raise TimeoutError(f"update {self.update_id!r} of {self.workflow_id!r} did not finish within {timeout}")
-            await asyncio.sleep(pause)
-            pause = min(pause * 1.5, 0.25)
+        return await polling.await_(self._poll, timeout, self._what())
+
+    def _what(self) -> str:
+        return f"update {self.update_id!r} of {self.workflow_id!r}"
 
     def _poll(self) -> tuple[bool, Any]:
         """``(True, result)`` once decided (or raises its error); ``(False, None)`` while it is not."""
