@@ -9,7 +9,7 @@ them, a plain server-rendered page lists the operations.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.apps import apps
 from django.contrib.auth.views import redirect_to_login
@@ -17,7 +17,6 @@ from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
 from drf_spectacular.generators import SchemaGenerator
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.settings import patched_settings
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.exceptions import NotAuthenticated
@@ -25,7 +24,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from .policies import authenticate_header, authentication_classes, extend_schema, schema_settings
+from .policies import OwnAuthentication, extend_schema, schema_settings
 
 SCHEMA_URL_NAME = "durableflows-api:schema"
 
@@ -42,22 +41,12 @@ def _is_ours(view: Any) -> bool:
 
 
 # Type checkers see the mixin as the view it is mixed into; at run time it is a plain class ahead of it.
-if TYPE_CHECKING:
-    _ViewBase = APIView
-else:
-    _ViewBase = object
 
-
-class DocsViewMixin(_ViewBase):
+class DocsViewMixin(OwnAuthentication):
     """Signed-in users only (operations still check their own permissions); a browser is sent to sign in."""
 
-    authentication_classes = authentication_classes()
     permission_classes = [IsAuthenticated]
-    schema = AutoSchema()
     custom_settings: dict[str, Any] | None = schema_settings()
-
-    def get_authenticate_header(self, request: Request) -> str | None:  # type: ignore[override]  # DRF's may be None
-        return authenticate_header(self.get_authenticators(), request)
 
     def handle_exception(self, exc: Exception) -> Any:
         wants_html = "text/html" in self.request.headers.get("Accept", "")

@@ -7,7 +7,7 @@ project's ``REST_FRAMEWORK`` setting says (or when it has none).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.apps import apps
 from drf_spectacular.openapi import AutoSchema
@@ -42,15 +42,28 @@ def renderer_classes() -> list[type[BaseRenderer]]:
     return [JSONRenderer]
 
 
-def authenticate_header(authenticators: list[BaseAuthentication], request: Request) -> str | None:
-    """The first ``WWW-Authenticate`` challenge any authenticator offers, so a missing login is a 401.
+# Type checkers see the mixin as the view it is mixed into; at run time it is a plain class ahead of it.
+if TYPE_CHECKING:
+    from rest_framework.views import APIView
 
-    DRF asks only the first authenticator, and the session's has no challenge (a 403 then).
-    """
-    for authenticator in authenticators:
-        if header := authenticator.authenticate_header(request):
-            return header
-    return None
+    _ViewBase = APIView
+else:
+    _ViewBase = object
+
+
+class OwnAuthentication(_ViewBase):
+    """What every durableflows view carries: its authentication, a 401 with a challenge when it is missing,
+    and drf-spectacular's schema."""
+
+    authentication_classes = authentication_classes()
+    schema = AutoSchema()
+
+    def get_authenticate_header(self, request: Request) -> str | None:  # type: ignore[override]  # DRF's may be None
+        """The first challenge any authenticator offers: DRF asks only the first, and the session's has none."""
+        for authenticator in self.get_authenticators():
+            if header := authenticator.authenticate_header(request):
+                return header
+        return None
 
 
 class KeysetPagination(CursorPagination):

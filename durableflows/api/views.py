@@ -8,11 +8,10 @@ Lists read WorkflowRun rows; everything about one workflow goes through
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.db.models import QuerySet
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -29,9 +28,8 @@ from .parsers import LimitedJSONParser
 from .permissions import WorkflowPermission
 from .policies import (
     EventCursorPagination,
+    OwnAuthentication,
     RunCursorPagination,
-    authenticate_header,
-    authentication_classes,
     extend_schema,
     renderer_classes,
 )
@@ -69,29 +67,15 @@ ERRORS = {
 ACTION_ERRORS = {**ERRORS, 409: OpenApiResponse(description="the workflow has no open run")}
 
 
-# Type checkers see the mixin as the view it is mixed into; at run time it is a plain class ahead of it.
-if TYPE_CHECKING:
-    from rest_framework.views import APIView
-
-    _ViewBase = APIView
-else:
-    _ViewBase = object
-
-
-class WorkflowAPIMixin(_ViewBase):
+class WorkflowAPIMixin(OwnAuthentication):
     """What every durableflows view carries itself: authentication, permissions, JSON in, rendering, schema.
 
     A view's own docstring is its page description in the browsable API and in the schema: plain text there.
     """
 
-    authentication_classes = authentication_classes()
     permission_classes = [WorkflowPermission]
     parser_classes = [LimitedJSONParser]
     renderer_classes = renderer_classes()
-    schema = AutoSchema()
-
-    def get_authenticate_header(self, request: Request) -> str | None:  # type: ignore[override]  # DRF's may be None
-        return authenticate_header(self.get_authenticators(), request)
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, RequestDataTooBig):  # Django's own check, when it reads the body first
