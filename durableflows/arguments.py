@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import InvalidArguments
-from .serialization import _hints
+from .serialization import type_hints
 
 #: Hints checked with ``isinstance``; a ``bool`` is not accepted for ``int`` or ``float``, an ``int`` is for ``float``.
 _PLAIN = (str, int, float, bool, list, dict)
@@ -31,7 +31,7 @@ def check_arguments(fn: Callable[..., Any], args: tuple[Any, ...] | list[Any], *
         bound = signature.bind(*args)
     except TypeError as exc:
         raise InvalidArguments(f"{what} do not fit its signature {signature}: {exc}") from None
-    hints = _hints(fn)
+    hints = type_hints(fn)
     for name, value in bound.arguments.items():
         parameter = signature.parameters[name]
         if parameter.kind is parameter.VAR_POSITIONAL:

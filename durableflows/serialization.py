@@ -203,7 +203,7 @@ def _fit(value: Any, hint: Any) -> Any:
         return value
     if isinstance(value, dict):
         if dataclasses.is_dataclass(hint):
-            field_hints = _hints(hint)
+            field_hints = type_hints(hint)
             try:
                 return hint(**{k: _fit(v, field_hints.get(k)) for k, v in value.items()})
             except TypeError:
@@ -287,7 +287,7 @@ def decode_arguments(
     fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any] | None = None
 ) -> tuple[list, dict]:
     """Decode positional and keyword arguments with the hints of ``fn``'s parameters."""
-    hints = _hints(fn)
+    hints = type_hints(fn)
     params = _positional_names(fn)
     out_args = [decode(a, hints.get(params[i]) if i < len(params) else None) for i, a in enumerate(args)]
     out_kwargs = {k: decode(v, hints.get(k)) for k, v in (kwargs or {}).items()}
@@ -296,10 +296,10 @@ def decode_arguments(
 
 def return_hint(fn: Callable[..., Any] | None) -> Any:
     """The return annotation of ``fn``, resolved, or ``None``."""
-    return _hints(fn).get("return") if fn is not None else None
+    return type_hints(fn).get("return") if fn is not None else None
 
 
-def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
+def type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
     """``fn``'s resolved type hints, worked out once per function (resolving string annotations is costly)."""
     try:
         return _resolved_hints(_function_of(fn))
