@@ -111,6 +111,8 @@ def is_storable_text(text: Any) -> bool:
 
 def is_utf8(text: str) -> bool:
     """False for a string holding a lone UTF-16 surrogate (valid in JSON escapes, not in UTF-8)."""
+    if text.isascii():  # most strings: no copy made
+        return True
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
