@@ -8,6 +8,7 @@ decoding, which rebuilds them from JSON.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import types
 import typing
@@ -23,9 +24,8 @@ _PLAIN = (str, int, float, bool, list, dict)
 
 def check_arguments(fn: Callable[..., Any], args: tuple[Any, ...] | list[Any], *, what: str) -> None:
     """Raise ``df.InvalidArguments`` naming the parameter when ``args`` do not suit ``fn``'s signature."""
-    try:
-        signature = inspect.signature(fn)
-    except (TypeError, ValueError):  # no signature to check against
+    signature = _signature(fn)
+    if signature is None:  # no signature to check against
         return
     try:
         bound = signature.bind(*args)
@@ -39,6 +39,15 @@ def check_arguments(fn: Callable[..., Any], args: tuple[Any, ...] | list[Any], *
         hint = hints.get(name)
         if hint is not None and not _fits(value, hint):
             raise InvalidArguments(f"{what}: {name!r} must be {_describe(hint)}, not {type(value).__name__}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _signature(fn: Callable[..., Any]) -> inspect.Signature | None:
+    """``fn``'s signature, worked out once per function (starts are a hot path)."""
+    try:
+        return inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
 
 
 def _fits(value: Any, hint: Any) -> bool:
