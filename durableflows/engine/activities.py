@@ -15,10 +15,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, cast, overload
 
-from .. import registry, serialization, storage
+from .. import registry, serialization, storage, task_tokens
 from ..activity_context import ActivityInfo, current_activity
 from ..conf import df_settings
-from ..errors import ActivityCancelled, NonRetryableError
+from ..errors import ActivityCancelled, CompleteAsync, NonRetryableError
 from ..models import ActivityTask, WorkflowRun
 from ..options import ActivityOptions
 from ..runtime import EventType
@@ -60,6 +60,8 @@ class Outcome:
     failure: Failure | None = None
     timed_out: bool = False
     heartbeat_details: Any = UNCHANGED
+    #: The activity raised ``df.CompleteAsync``: the attempt stays started until its task token settles it.
+    pending: bool = False
 
     @property
     def details_update(self) -> dict[str, Any]:
@@ -120,6 +122,8 @@ def run_attempt(task: ActivityTask) -> Outcome:
         encoded = serialization.check(
             result, what=f"result of activity {task.name!r}", limit=df_settings.MAX_PAYLOAD_BYTES
         )
+    except CompleteAsync:
+        return Outcome(pending=True, heartbeat_details=context.unsaved_details)
     except async_activities.AttemptTimedOut as exc:
         failure = Failure("TimeoutError", str(exc))
         return Outcome(failure=failure, timed_out=True, heartbeat_details=context.unsaved_details)
@@ -132,6 +136,11 @@ def run_attempt(task: ActivityTask) -> Outcome:
 
 def record(task: ActivityTask, outcome: Outcome, *, timed_out: bool = False, ring_workflow: bool = True) -> Any:
     """Settle an attempt in its own transaction, queueing the fact for the workflow; returns the run id if settled."""
+    if outcome.pending:  # left open for its task token; only heartbeat details the throttle held back are saved
+        if outcome.details_update:
+            holds = {"id": task.pk, "attempt": task.attempt, "state": State.STARTED}
+            storage.activity_tasks.update(holds, **outcome.details_update)
+        return None
     with write_transaction():
         fact = settle(task, outcome, timed_out=timed_out)
         if fact is None:
@@ -146,6 +155,8 @@ def settle(task: ActivityTask, outcome: Outcome, *, timed_out: bool = False) -> 
     Returns the fact for the workflow when the activity is done for good; ``None``
     when a retry was scheduled or the attempt no longer holds (a late result).
     """
+    if outcome.pending:
+        return None
     if outcome.failure is None:
         return completed_fact(task, outcome, complete(task, details=outcome.heartbeat_details))
     timed_out = timed_out or outcome.timed_out
@@ -241,6 +252,7 @@ class _AttemptContext:
             attempt=task.attempt,
             heartbeat_details=serialization.decode(task.heartbeat_details),
             heartbeat_timeout=timedelta(seconds=timeout) if timeout else None,
+            task_token=task_tokens.make(task.run_id, task.activity_id, task.attempt),
         )
 
     def heartbeat(self, details: Any = None) -> None:
