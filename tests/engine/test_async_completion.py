@@ -10,7 +10,9 @@ import asyncio
 from decimal import Decimal
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.core import signing
+from django.db import connections
 
 import durableflows as df
 from durableflows import task_tokens, tasks
@@ -248,6 +250,7 @@ def test_async_twins(transactional_db):
         second = df.get_activity_handle(handed_off(env, "o-17", 2))
         asyncio.run(second.acomplete({"charge_id": "ch_17", "amount": "17"}))
         assert handle.result()["charge_id"] == "ch_17"
+    asyncio.run(sync_to_async(connections.close_all)())  # the twins' thread's own connection
 
 
 def test_complete_async_is_not_an_ordinary_exception():
