@@ -105,6 +105,14 @@ def attempt_deadline(options: ActivityOptions, started_at: datetime) -> datetime
     return deadline
 
 
+def heartbeat_deadline(options: ActivityOptions, started_at: datetime, now: datetime) -> datetime | None:
+    """The deadline a heartbeat at ``now`` gives an attempt (one heartbeat timeout on, within start-to-close)."""
+    if not options.heartbeat_timeout:
+        return None
+    hard_deadline = started_at + timedelta(seconds=options.start_to_close_timeout)
+    return min(hard_deadline, now + timedelta(seconds=options.heartbeat_timeout))
+
+
 def run_attempt(task: ActivityTask) -> Outcome:
     """Run the activity's code for a claimed attempt, outside any transaction.
 
@@ -271,15 +279,14 @@ class _AttemptContext:
 
     def _save(self, now: datetime, encoded: Any) -> bool:
         update: dict[str, Any] = {"heartbeat_at": now, "heartbeat_details": encoded}
-        timeout = self._options.heartbeat_timeout
-        if timeout:
-            hard_deadline = self._started_at + timedelta(seconds=self._options.start_to_close_timeout)
-            update["deadline"] = min(hard_deadline, now + timedelta(seconds=timeout))
+        deadline = heartbeat_deadline(self._options, self._started_at, now)
+        if deadline is not None:
+            update["deadline"] = deadline
         alive = ActivityTask.objects.filter(
             pk=self._task.pk, attempt=self._task.attempt, state=State.STARTED, cancel_requested=False
         ).update(**update)
-        if alive and timeout:
-            self._deadline = update["deadline"]
+        if alive and deadline is not None:
+            self._deadline = deadline
             self._deadline_at = self._monotonic_deadline()
         return bool(alive)
 

@@ -8,7 +8,7 @@ refused with ``df.ActivityAttemptClosed`` and records nothing.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
 from django.db import connection
@@ -64,18 +64,11 @@ def heartbeat(token: str, details: Any = None) -> None:
             raise ActivityCancelled(f"the workflow asked to cancel activity {task.name!r}")
         now = storage.now()
         update: dict[str, Any] = {"heartbeat_at": now, "heartbeat_details": encoded}
-        deadline = heartbeat_deadline(ActivityOptions.from_json(task.options), cast(datetime, task.started_at), now)
+        options = ActivityOptions.from_json(task.options)
+        deadline = activities.heartbeat_deadline(options, cast(datetime, task.started_at), now)
         if deadline is not None:
             update["deadline"] = deadline
         storage.activity_tasks.update({"id": task.pk, "attempt": ref.attempt, "state": State.STARTED}, **update)
-
-
-def heartbeat_deadline(options: ActivityOptions, started_at: datetime, now: datetime) -> datetime | None:
-    """The deadline a heartbeat at ``now`` gives an attempt: one heartbeat timeout on, within start-to-close."""
-    if not options.heartbeat_timeout:
-        return None
-    hard_deadline = started_at + timedelta(seconds=options.start_to_close_timeout)
-    return min(hard_deadline, now + timedelta(seconds=options.heartbeat_timeout))
 
 
 def _open_attempt(ref: task_tokens.AttemptRef) -> ActivityTask:
