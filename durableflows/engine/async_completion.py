@@ -45,6 +45,8 @@ def fail(token: str, message: str, type: str | None = None, *, non_retryable: bo
         raise TypeError(f"message must be a string, not {message.__class__.__name__}")
     if type is not None and (not isinstance(type, str) or not type):
         raise TypeError("type must be a non-empty string (an error's class name) or None")
+    serialization.check_text(message, what="the failure's message")
+    serialization.check_text(type or "", what="the failure's type")
     ref = task_tokens.parse(token)
     failure = activities.Failure(type or DEFAULT_FAILURE_TYPE, message, retryable=not non_retryable)
     with write_transaction():

@@ -130,6 +130,8 @@ def test_an_edited_token_is_404(api, pending):
         ("fail", {"message": "x", "type": ["list"]}, "type"),
         ("fail", {"message": "x", "non_retryable": "maybe"}, "non_retryable"),
         ("fail", {"message": "x" * 10_001}, "message"),
+        ("fail", {"message": "nul \u0000 inside"}, "message"),
+        ("fail", {"message": "x", "type": "Nul\u0000Error"}, "type"),
         ("heartbeat", "just a string", "non_field_errors"),
     ],
 )

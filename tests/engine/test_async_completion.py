@@ -202,6 +202,8 @@ def test_bad_values_are_refused_and_nothing_is_recorded(durableflows_env):
         activity.fail(42)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         activity.fail("x", type=3)  # type: ignore[arg-type]
+    with pytest.raises(df.SerializationError):
+        activity.fail("a NUL \x00 cannot be stored")
     task = task_of(handle)
     assert (task.state, task.attempt, task.heartbeat_details, task.last_error) == ("started", 1, None, None)
 
