@@ -12,9 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from .activity_context import ActivityInfo, activity_info, heartbeat
 from .errors import (
+    ActivityAttemptClosed,
     ActivityCancelled,
     ActivityError,
+    ActivityNotFound,
     ChildWorkflowError,
+    CompleteAsync,
     DurableFlowsError,
     InvalidArguments,
     NonDeterminismError,
@@ -63,23 +66,29 @@ from .status import Status
 from .workflow_classes import query, run, signal, update
 
 if TYPE_CHECKING:  # visible to type checkers and documentation tools; loaded lazily at run time (needs Django)
+    from .activity_handles import ActivityHandle, get_activity_handle
     from .client import WorkflowHandle, aget_handle, astart, get_handle, start
     from .schedules import ScheduleHandle, aget_schedule, aschedule, get_schedule, schedule
     from .updates import UpdateHandle
     from .with_start import asignal_with_start, aupdate_with_start, signal_with_start, update_with_start
 
 _CLIENT_NAMES = ("start", "astart", "get_handle", "aget_handle", "WorkflowHandle")
+_ACTIVITY_HANDLE_NAMES = ("get_activity_handle", "ActivityHandle")
 _UPDATE_NAMES = ("UpdateHandle",)
 _WITH_START_NAMES = ("signal_with_start", "asignal_with_start", "update_with_start", "aupdate_with_start")
 _SCHEDULE_NAMES = ("schedule", "aschedule", "get_schedule", "aget_schedule", "ScheduleHandle")
 
 __all__ = [
+    "ActivityAttemptClosed",
     "ActivityCancelled",
     "ActivityError",
+    "ActivityHandle",
     "ActivityInfo",
+    "ActivityNotFound",
     "ActivityOptions",
     "ChildWorkflowError",
     "ChildWorkflowHandle",
+    "CompleteAsync",
     "DurableFlowsError",
     "Event",
     "EventType",
@@ -117,6 +126,7 @@ __all__ = [
     "deprecate_patch",
     "execute_activity",
     "execute_child_workflow",
+    "get_activity_handle",
     "get_handle",
     "get_schedule",
     "heartbeat",
@@ -154,6 +164,10 @@ def __getattr__(name: str) -> Any:
         from . import client
 
         return getattr(client, name)
+    if name in _ACTIVITY_HANDLE_NAMES:
+        from . import activity_handles
+
+        return getattr(activity_handles, name)
     if name in _UPDATE_NAMES:
         from . import updates
 

@@ -17,6 +17,8 @@ class ActivityInfo:
     attempt: int
     heartbeat_details: Any = None
     heartbeat_timeout: timedelta | None = None
+    #: Names this attempt for ``df.get_activity_handle()`` (after ``raise df.CompleteAsync()``): opaque, URL-safe.
+    task_token: str = ""
 
 
 class _Context(Protocol):

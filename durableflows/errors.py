@@ -93,7 +93,30 @@ class NonRetryableError(DurableFlowsError):
 
 
 class ActivityCancelled(DurableFlowsError):
-    """Raised by ``df.heartbeat()`` once the owning workflow asked to cancel the activity."""
+    """Raised by ``df.heartbeat()`` (and an activity handle's ``heartbeat()``) once the workflow asked to cancel."""
+
+
+class CompleteAsync(BaseException):
+    """Raised by an activity to leave its attempt open: ``df.get_activity_handle(task_token)`` completes it later.
+
+    A ``BaseException``, like ``asyncio.CancelledError``, so an ``except Exception`` in the activity lets it through.
+    """
+
+
+class ActivityNotFound(DurableFlowsError, LookupError):
+    """No activity attempt answers to that task token: it is malformed or forged, or its run was deleted."""
+
+
+class ActivityAttemptClosed(ActivityNotFound):
+    """The attempt a task token names is over: completed, failed, timed out, cancelled, or superseded by a retry.
+
+    A subclass of ``ActivityNotFound``, as Temporal reports both as "not found"; nothing was recorded.
+    """
+
+    def __init__(self, message: str, state: str = "", attempt: int = 0) -> None:
+        super().__init__(message)
+        self.state = state
+        self.attempt = attempt
 
 
 class NonDeterminismError(DurableFlowsError):

@@ -48,7 +48,7 @@ def _carry(task: ActivityTask | None) -> None:
         if task is None:
             return
         outcome = activities.run_attempt(task)
-        if not df_settings.INLINE_WORKFLOW_TASKS:
+        if outcome.pending or not df_settings.INLINE_WORKFLOW_TASKS:  # pending: df.CompleteAsync, nothing to apply
             activities.record(task, outcome)
             return
         last = step == MAX_INLINE_STEPS - 1  # the next activity then goes out as a message

@@ -5,12 +5,15 @@ so ``{workflow_id}`` matches any characters; the action routes come first, which
 means a trailing ``history/``, ``signal/``, ``query/``, ``update/``, ``cancel/`` or
 ``terminate/`` segment is always read as the action, never as part of the id, and
 ``workflows/signal-with-start/`` is that endpoint, not a workflow of that id.
+``activities/{task_token}/complete/``, ``fail/`` and ``heartbeat/`` settle activities that raised
+``df.CompleteAsync``.
 """
 
 from __future__ import annotations
 
 from django.urls import path, register_converter
 
+from .activities import ActivityViewSet
 from .docs import docs_view, schema_view
 from .views import WorkflowTypeViewSet, WorkflowViewSet
 
@@ -32,6 +35,7 @@ register_converter(WorkflowIdConverter, "workflow_id")
 app_name = "durableflows-api"
 
 ACTIONS = ("history", "signal", "query", "update", "cancel", "terminate")
+ACTIVITY_ACTIONS = ("complete", "fail", "heartbeat")
 _METHODS = {"history": "get"}
 
 urlpatterns = [
@@ -51,6 +55,14 @@ urlpatterns = [
     ),
     path("workflows/<workflow_id:workflow_id>/", WorkflowViewSet.as_view({"get": "retrieve"}), name="workflow-detail"),
     path("workflow-types/", WorkflowTypeViewSet.as_view({"get": "list"}), name="workflow-types"),
+    *(
+        path(
+            f"activities/<str:task_token>/{action}/",
+            ActivityViewSet.as_view({"post": action}),
+            name=f"activity-{action}",
+        )
+        for action in ACTIVITY_ACTIONS
+    ),
     path("schema/", schema_view, name="schema"),
     path("docs/", docs_view, name="docs"),
 ]

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, cast, overload
 
-from .. import registry, serialization, storage
+from .. import registry, serialization, storage, task_tokens
 from ..activity_context import ActivityInfo, current_activity
 from ..conf import df_settings
-from ..errors import ActivityCancelled, NonRetryableError
+from ..errors import ActivityCancelled, CompleteAsync, NonRetryableError
 from ..models import ActivityTask, WorkflowRun
 from ..options import ActivityOptions
 from ..runtime import EventType
@@ -60,6 +60,8 @@ class Outcome:
     failure: Failure | None = None
     timed_out: bool = False
     heartbeat_details: Any = UNCHANGED
+    #: The activity raised ``df.CompleteAsync``: the attempt stays started until its task token settles it.
+    pending: bool = False
 
     @property
     def details_update(self) -> dict[str, Any]:
@@ -103,6 +105,14 @@ def attempt_deadline(options: ActivityOptions, started_at: datetime) -> datetime
     return deadline
 
 
+def heartbeat_deadline(options: ActivityOptions, started_at: datetime, now: datetime) -> datetime | None:
+    """The deadline a heartbeat at ``now`` gives an attempt (one heartbeat timeout on, within start-to-close)."""
+    if not options.heartbeat_timeout:
+        return None
+    hard_deadline = started_at + timedelta(seconds=options.start_to_close_timeout)
+    return min(hard_deadline, now + timedelta(seconds=options.heartbeat_timeout))
+
+
 def run_attempt(task: ActivityTask) -> Outcome:
     """Run the activity's code for a claimed attempt, outside any transaction.
 
@@ -120,6 +130,8 @@ def run_attempt(task: ActivityTask) -> Outcome:
         encoded = serialization.check(
             result, what=f"result of activity {task.name!r}", limit=df_settings.MAX_PAYLOAD_BYTES
         )
+    except CompleteAsync:
+        return Outcome(pending=True, heartbeat_details=context.unsaved_details)
     except async_activities.AttemptTimedOut as exc:
         failure = Failure("TimeoutError", str(exc))
         return Outcome(failure=failure, timed_out=True, heartbeat_details=context.unsaved_details)
@@ -132,6 +144,11 @@ def run_attempt(task: ActivityTask) -> Outcome:
 
 def record(task: ActivityTask, outcome: Outcome, *, timed_out: bool = False, ring_workflow: bool = True) -> Any:
     """Settle an attempt in its own transaction, queueing the fact for the workflow; returns the run id if settled."""
+    if outcome.pending:  # left open for its task token; only heartbeat details the throttle held back are saved
+        if outcome.details_update:
+            holds = {"id": task.pk, "attempt": task.attempt, "state": State.STARTED}
+            storage.activity_tasks.update(holds, **outcome.details_update)
+        return None
     with write_transaction():
         fact = settle(task, outcome, timed_out=timed_out)
         if fact is None:
@@ -146,6 +163,8 @@ def settle(task: ActivityTask, outcome: Outcome, *, timed_out: bool = False) -> 
     Returns the fact for the workflow when the activity is done for good; ``None``
     when a retry was scheduled or the attempt no longer holds (a late result).
     """
+    if outcome.pending:
+        return None
     if outcome.failure is None:
         return completed_fact(task, outcome, complete(task, details=outcome.heartbeat_details))
     timed_out = timed_out or outcome.timed_out
@@ -241,6 +260,7 @@ class _AttemptContext:
             attempt=task.attempt,
             heartbeat_details=serialization.decode(task.heartbeat_details),
             heartbeat_timeout=timedelta(seconds=timeout) if timeout else None,
+            task_token=task_tokens.make(task.run_id, task.activity_id, task.attempt),
         )
 
     def heartbeat(self, details: Any = None) -> None:
@@ -259,15 +279,14 @@ class _AttemptContext:
 
     def _save(self, now: datetime, encoded: Any) -> bool:
         update: dict[str, Any] = {"heartbeat_at": now, "heartbeat_details": encoded}
-        timeout = self._options.heartbeat_timeout
-        if timeout:
-            hard_deadline = self._started_at + timedelta(seconds=self._options.start_to_close_timeout)
-            update["deadline"] = min(hard_deadline, now + timedelta(seconds=timeout))
+        deadline = heartbeat_deadline(self._options, self._started_at, now)
+        if deadline is not None:
+            update["deadline"] = deadline
         alive = ActivityTask.objects.filter(
             pk=self._task.pk, attempt=self._task.attempt, state=State.STARTED, cancel_requested=False
         ).update(**update)
-        if alive and timeout:
-            self._deadline = update["deadline"]
+        if alive and deadline is not None:
+            self._deadline = deadline
             self._deadline_at = self._monotonic_deadline()
         return bool(alive)
 

@@ -19,6 +19,8 @@ from ..options import Duration, to_seconds
 from ..status import Status
 from ..updates import UpdateHandle
 
+_OPEN_ACTIVITY = (ActivityTask.State.SCHEDULED, ActivityTask.State.STARTED)
+
 
 @dataclasses.dataclass
 class ActivityMock:
@@ -198,10 +200,18 @@ class WorkflowEnvironment:
             .order_by("due_at")
             .values_list("due_at", flat=True)
             .first(),
-            ActivityTask.objects.filter(expires_at__isnull=False, state=ActivityTask.State.SCHEDULED)
-            .order_by("expires_at")
-            .values_list("expires_at", flat=True)
-            .first(),
+            _just_after(
+                ActivityTask.objects.filter(expires_at__isnull=False, state__in=_OPEN_ACTIVITY)
+                .order_by("expires_at")
+                .values_list("expires_at", flat=True)
+                .first()
+            ),
+            _just_after(  # an attempt left open by df.CompleteAsync times out here unless completed first
+                ActivityTask.objects.filter(state=ActivityTask.State.STARTED, deadline__isnull=False)
+                .order_by("deadline")
+                .values_list("deadline", flat=True)
+                .first()
+            ),
             WorkflowRun.objects.filter(status=Status.PENDING)
             .order_by("start_at")
             .values_list("start_at", flat=True)
@@ -213,6 +223,11 @@ class WorkflowEnvironment:
         ]
         due = [c for c in candidates if c is not None]
         return min(due) if due else None
+
+
+def _just_after(moment: datetime | None) -> datetime | None:
+    """The first time past ``moment``: housekeeping times out what is strictly past its deadline."""
+    return None if moment is None else moment + timedelta(microseconds=1)
 
 
 class EnvironmentHandle(WorkflowHandle):

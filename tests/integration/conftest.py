@@ -100,12 +100,15 @@ def check_broker() -> None:
 class Worker:
     """One ``celery -A project worker`` process group with its log file."""
 
-    def __init__(self, name: str, log_path: Path, env: dict[str, str], pool: str, concurrency: int) -> None:
+    def __init__(
+        self, name: str, log_path: Path, env: dict[str, str], pool: str, concurrency: int, include: tuple[str, ...] = ()
+    ) -> None:
         self.name = name
         self.log_path = log_path
         self.env = env
         self.pool = pool
         self.concurrency = concurrency
+        self.include = include  # modules imported at start-up besides the apps' workflows.py (e.g. tests/samples)
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -116,6 +119,7 @@ class Worker:
             "-n", f"{self.name}@%h",
             "--without-heartbeat", "--without-gossip", "--without-mingle",
             "-l", "info",
+            *(["-I", ",".join(self.include)] if self.include else []),
         ]  # fmt: skip
 
     def start(self) -> Worker:
@@ -244,10 +248,17 @@ class WorkerFactory:
         self.log_dir = log_dir
         self.started: list[Worker] = []
 
-    def start(self, concurrency: int = 2, pool: str = "prefork", wait: bool = True, timeout: float = 60.0) -> Worker:
-        """Start a worker and (by default) wait until it is ready."""
+    def start(
+        self,
+        concurrency: int = 2,
+        pool: str = "prefork",
+        wait: bool = True,
+        timeout: float = 60.0,
+        include: tuple[str, ...] = (),
+    ) -> Worker:
+        """Start a worker and (by default) wait until it is ready; ``include``: more modules for it to import."""
         name = f"it{len(self.started) + 1}-{uuid.uuid4().hex[:6]}"
-        worker = Worker(name, self.log_dir / f"worker-{name}.log", self.env, pool, concurrency)
+        worker = Worker(name, self.log_dir / f"worker-{name}.log", self.env, pool, concurrency, include)
         self.started.append(worker)
         worker.start()
         if wait:

@@ -16,12 +16,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 #: Every name users may import from ``durableflows``. Changing this list is changing the public API.
 EXPECTED_ALL = [
+    "ActivityAttemptClosed",
     "ActivityCancelled",
     "ActivityError",
+    "ActivityHandle",
     "ActivityInfo",
+    "ActivityNotFound",
     "ActivityOptions",
     "ChildWorkflowError",
     "ChildWorkflowHandle",
+    "CompleteAsync",
     "DurableFlowsError",
     "Event",
     "EventType",
@@ -59,6 +63,7 @@ EXPECTED_ALL = [
     "deprecate_patch",
     "execute_activity",
     "execute_child_workflow",
+    "get_activity_handle",
     "get_handle",
     "get_schedule",
     "heartbeat",
@@ -107,6 +112,8 @@ CLIENT_NAMES = {
     "asignal_with_start",
     "update_with_start",
     "aupdate_with_start",
+    "get_activity_handle",
+    "ActivityHandle",
 }
 
 #: Event types of the history vocabulary (with the updates' events), in that order.
