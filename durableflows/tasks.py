@@ -12,7 +12,7 @@ from celery import shared_task
 from django.db import connections
 
 from .conf import df_settings
-from .engine import activities
+from .engine import activities, timers
 from .engine.workflow_tasks import process_workflow_task
 from .models import ActivityTask
 
@@ -34,6 +34,18 @@ def activity_task(task_pk: int, attempt: int) -> None:
     """Run one activity attempt, then carry its workflow forward in this worker."""
     _retire_old_connections()
     _carry(activities.claim(task_pk, attempt))
+
+
+@shared_task(name="durableflows.timer_task", ignore_result=True)
+def timer_task(run_id: str, timer_id: int) -> str:
+    """Fire a short timer as it falls due and advance its run right here (housekeeping fires it if this is lost)."""
+    _retire_old_connections()
+    fired = timers.fire_timer(run_id, timer_id)
+    if fired != "fired":
+        return fired
+    result = process_workflow_task(run_id, eager=True)
+    _carry(result.eager_activity)
+    return result.outcome
 
 
 def _retire_old_connections() -> None:

@@ -26,7 +26,7 @@ from ..runtime import Event, EventType, WorkflowExecution
 from ..sql import Batch
 from ..status import Status
 from ..transactions import write_transaction
-from . import activities, closing, doorbell
+from . import activities, closing, doorbell, timers
 from .cache import ExecutionCache
 
 log = logging.getLogger("durableflows.engine")
@@ -370,9 +370,7 @@ def _apply_commands(
                 else:
                     _request_activity_cancel(run, data["activity_id"], now)
             case EventType.TIMER_STARTED:
-                Timer.objects.create(
-                    run=run, timer_id=data["timer_id"], fire_at=datetime.fromisoformat(data["fire_at"])
-                )
+                timers.started(run, data["timer_id"], datetime.fromisoformat(data["fire_at"]), now)
             case EventType.TIMER_CANCELLED:
                 Timer.objects.filter(run=run, timer_id=data["timer_id"]).delete()
             case EventType.SIGNAL_EXTERNAL_SENT:
