@@ -24,6 +24,10 @@ muted = False
 WORKFLOW_TASK = "durableflows.workflow_task"
 ACTIVITY_TASK = "durableflows.activity_task"
 TIMER_TASK = "durableflows.timer_task"
+WORKFLOW_TASKS = "durableflows.workflow_tasks"
+
+#: Runs per ``WORKFLOW_TASKS`` message: few enough that the runs of a crowd spread over the workers.
+RUNS_PER_MESSAGE = 20
 
 
 def ring_workflow(run_id: Any, *, queue: str | None = None) -> None:
@@ -32,12 +36,23 @@ def ring_workflow(run_id: Any, *, queue: str | None = None) -> None:
 
 
 def ring_workflows(runs: Iterable[tuple[Any, str | None]]) -> None:
-    """After commit, ask for a workflow task for each ``(run_id, queue)``: one callback for them all."""
-    runs = list(runs)
+    """After commit, ask for a workflow task for each ``(run_id, queue)``, up to ``RUNS_PER_MESSAGE`` per message.
+
+    A crowd of runs woken together (timers due at the same time) would otherwise cost a Celery
+    message each, which costs a worker more than the workflow task it carries.
+    """
+    by_queue: dict[str | None, list[str]] = {}
+    for run_id, queue in runs:
+        by_queue.setdefault(queue, []).append(str(run_id))
 
     def send_all() -> None:
-        for run_id, queue in runs:
-            send(WORKFLOW_TASK, [str(run_id)], queue=queue)
+        for queue, run_ids in by_queue.items():
+            for start in range(0, len(run_ids), RUNS_PER_MESSAGE):
+                chunk = run_ids[start : start + RUNS_PER_MESSAGE]
+                if len(chunk) == 1:
+                    send(WORKFLOW_TASK, chunk, queue=queue)
+                else:
+                    send(WORKFLOW_TASKS, [chunk], queue=queue)
 
     transaction.on_commit(send_all)
 

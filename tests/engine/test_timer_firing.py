@@ -16,7 +16,7 @@ from durableflows.engine import doorbell, timers
 from durableflows.engine.worker import BUSY_PAUSE, OVERSHOOT, Housekeeper, planned_sleep
 from durableflows.models import HistoryEvent, InboxItem, Timer, WorkflowRun
 from durableflows.runtime import EventType
-from durableflows.tasks import timer_task
+from durableflows.tasks import timer_task, workflow_tasks
 
 from .driving import drive
 
@@ -51,7 +51,14 @@ def fired_facts() -> Counter:
 
 
 def rung_runs(sent: list[tuple[str, list, dict]]) -> list[str]:
-    return [args[0] for name, args, _ in sent if name == doorbell.WORKFLOW_TASK]
+    """The runs the workflow doorbells named: one per ``workflow_task``, a list per ``workflow_tasks``."""
+    runs = []
+    for name, args, _ in sent:
+        if name == doorbell.WORKFLOW_TASK:
+            runs.append(args[0])
+        elif name == doorbell.WORKFLOW_TASKS:
+            runs += args[0]
+    return runs
 
 
 @pytest.mark.django_db
@@ -81,6 +88,34 @@ def test_a_batch_costs_the_same_statements_however_many_timers_it_fires(django_c
         return len(queries)
 
     assert statements_to_fire(300) == statements_to_fire(3)
+
+
+@pytest.mark.django_db
+def test_a_crowd_of_runs_is_rung_with_a_few_messages(sent, django_capture_on_commit_callbacks):
+    now = storage.now()
+    runs = [a_run(f"crowd-{i}") for i in range(45)]
+    for run in runs:
+        add_timers(run, 1, now)
+    sent.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert timers.fire_due_timers(now) == 45
+    assert sorted(rung_runs(sent)) == sorted(str(run.pk) for run in runs)
+    sizes = [len(args[0]) if name == doorbell.WORKFLOW_TASKS else 1 for name, args, _ in sent]
+    assert sizes == [doorbell.RUNS_PER_MESSAGE, doorbell.RUNS_PER_MESSAGE, 5]
+
+
+@pytest.mark.django_db
+def test_one_message_advances_each_run_it_names(sent, django_capture_on_commit_callbacks):
+    handles = [df.start(nap, 0.001) for _ in range(3)]
+    for handle in handles:
+        drive(handle.run_id)
+    with django_capture_on_commit_callbacks(execute=True):
+        timers.fire_due_timers(storage.now() + timedelta(seconds=1))
+    messages = [args for name, args, _ in sent if name == doorbell.WORKFLOW_TASKS]
+    assert len(messages) == 1
+    workflow_tasks(*messages[0])
+    assert [handle.result(timeout=0) for handle in handles] == ["rested"] * 3
+    workflow_tasks("not a list")  # dropped with a warning, like any doorbell that names no run
 
 
 @pytest.mark.django_db
