@@ -89,10 +89,11 @@ def fire_timer(run_id: Any, timer_id: int) -> str:
         if deleted:
             storage.add_fact(run_id, EventType.TIMER_FIRED, {"timer_id": timer_id}, ring=False)
             return "fired"
-    fire_at = Timer.objects.filter(run_id=run_id, timer_id=timer_id).values_list("fire_at", flat=True).first()
-    if fire_at is None:
+    pending = Timer.objects.filter(run_id=run_id, timer_id=timer_id).values_list("fire_at", "run__queue").first()
+    if pending is None:
         return "gone"
-    doorbell.ring_timer(run_id, timer_id, fire_at)  # the message came early (clock resolution): ask again
+    fire_at, queue = pending
+    doorbell.ring_timer(run_id, timer_id, fire_at, queue=queue or None)  # it came early: ask again for its time
     return "not due"
 
 

@@ -200,13 +200,13 @@ def test_the_timer_doorbell_fires_its_timer_once_and_advances_the_run(sent, djan
 
 @pytest.mark.django_db
 def test_a_timer_doorbell_that_comes_early_asks_again_for_the_fire_time(sent, django_capture_on_commit_callbacks):
-    handle = df.start(nap, 60)
+    handle = df.start(nap, 60, queue="naps")
     drive(handle.run_id)
     fire_at = Timer.objects.get(run_id=handle.run_id).fire_at
     sent.clear()
     with django_capture_on_commit_callbacks(execute=True):
         assert timer_task(handle.run_id, 1) == "not due"
-    assert sent == [(doorbell.TIMER_TASK, [handle.run_id, 1], {"queue": None, "eta": fire_at})]
+    assert sent == [(doorbell.TIMER_TASK, [handle.run_id, 1], {"queue": "naps", "eta": fire_at})]
     assert Timer.objects.filter(run_id=handle.run_id).exists()
 
 
