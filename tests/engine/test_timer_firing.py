@@ -243,7 +243,7 @@ def test_a_housekeeper_pass_plans_its_sleep_from_the_next_timer(sent, django_cap
     run = a_run("keeper")
     Timer.objects.create(run=run, timer_id=1, fire_at=storage.now() - timedelta(seconds=1))
     with django_capture_on_commit_callbacks(execute=True):
-        assert keeper.step() == pytest.approx(30.0, abs=1)  # the first pass sweeps; then nothing is pending
+        assert 20 < keeper.step() <= 30  # the first pass sweeps; then nothing is pending until the next sweep
     assert not Timer.objects.exists() and sum(fired_facts().values()) == 1
 
     fire_at = storage.now() + timedelta(seconds=5)
