@@ -61,11 +61,11 @@ def _fire_batch(now: datetime) -> int:
         )
         storage.timers.delete({"id": tuple(pk for pk, _, _ in due)}, batch=writes)
         writes.run()
-        doorbell.ring_workflows(_with_queues({run_id for _, run_id, _ in due}))
+        doorbell.ring_workflows(_with_queues(list(dict.fromkeys(run_id for _, run_id, _ in due))))  # in due order
     return len(due)
 
 
-def _with_queues(run_ids: set[Any]) -> list[tuple[Any, str | None]]:
+def _with_queues(run_ids: list[Any]) -> list[tuple[Any, str | None]]:
     """Each run with its own queue (most have none, so only those that do are read)."""
     queues = dict(WorkflowRun.objects.filter(pk__in=run_ids).exclude(queue="").values_list("pk", "queue"))
     return [(run_id, queues.get(run_id)) for run_id in run_ids]
