@@ -10,7 +10,7 @@ from django.core.signals import setting_changed
 from .serialization import DEFAULT_MAX_PAYLOAD_BYTES
 
 DEFAULTS: dict[str, Any] = {
-    # Seconds between housekeeping sweeps inside each worker (due timers, timeouts, redelivery).
+    # Seconds between full housekeeping sweeps inside each worker; due timers and deadlines are handled in between.
     "HOUSEKEEPING_INTERVAL": 1.0,
     # Whether `celery worker` processes run housekeeping at all.
     "HOUSEKEEPING": True,

@@ -14,7 +14,7 @@ from django.utils import timezone
 from . import signals
 from .conf import df_settings
 from .engine import doorbell
-from .models import ActivityTask, HistoryEvent, InboxItem, WorkflowRun
+from .models import ActivityTask, HistoryEvent, InboxItem, Timer, WorkflowRun
 from .runtime import Event, EventType
 from .sql import Batch, Pending, Table
 from .status import Status
@@ -24,6 +24,7 @@ runs = Table(WorkflowRun)
 history = Table(HistoryEvent)
 inbox = Table(InboxItem)
 activity_tasks = Table(ActivityTask)
+timers = Table(Timer)
 
 _clock: Callable[[], datetime] = timezone.now
 
@@ -149,9 +150,12 @@ def append_events(run: WorkflowRun, events: Iterable[Event], *, batch: Batch | N
     history.insert_rows(rows, batch=batch)
 
 
-def claim_batch(queryset: dj_models.QuerySet) -> list:
-    """Lock up to a batch of rows that no one else holds (``SKIP LOCKED``), leaving joined rows unlocked."""
-    size = df_settings.HOUSEKEEPING_BATCH
+def claim_batch(queryset: dj_models.QuerySet, *, size: int | None = None) -> list:
+    """Lock up to a batch of rows that no one else holds (``SKIP LOCKED``), leaving joined rows unlocked.
+
+    ``size`` defaults to ``HOUSEKEEPING_BATCH``.
+    """
+    size = size or df_settings.HOUSEKEEPING_BATCH
     if connection.features.has_select_for_update_of:
         return list(queryset.select_for_update(skip_locked=True, of=("self",))[:size])
     if not queryset.query.select_related:

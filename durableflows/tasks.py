@@ -8,13 +8,17 @@ eagerly inside the caller's transaction leaves the connection alone.
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from django.db import connections
 
 from .conf import df_settings
-from .engine import activities
+from .engine import activities, doorbell, timers
 from .engine.workflow_tasks import process_workflow_task
 from .models import ActivityTask
+
+log = logging.getLogger("durableflows.engine")
 
 #: Bound on how many steps one message may carry a workflow inline before handing over to doorbells.
 MAX_INLINE_STEPS = 100
@@ -34,6 +38,32 @@ def activity_task(task_pk: int, attempt: int) -> None:
     """Run one activity attempt, then carry its workflow forward in this worker."""
     _retire_old_connections()
     _carry(activities.claim(task_pk, attempt))
+
+
+@shared_task(name="durableflows.workflow_tasks", ignore_result=True)
+def workflow_tasks(run_ids: list[str]) -> None:
+    """Advance several runs one after another: the doorbell of a crowd woken together (timers due at once).
+
+    Their new activities go out as messages, so that no run in the list waits for another's activity.
+    """
+    _retire_old_connections()
+    if not isinstance(run_ids, list):
+        log.warning("workflow tasks for %r dropped: not a list of run ids", run_ids)
+        return
+    for run_id in run_ids[: doorbell.RUNS_PER_MESSAGE]:
+        process_workflow_task(run_id)
+
+
+@shared_task(name="durableflows.timer_task", ignore_result=True)
+def timer_task(run_id: str, timer_id: int) -> str:
+    """Fire a short timer as it falls due and advance its run right here (housekeeping fires it if this is lost)."""
+    _retire_old_connections()
+    fired = timers.fire_timer(run_id, timer_id)
+    if fired != "fired":
+        return fired
+    result = process_workflow_task(run_id, eager=True)
+    _carry(result.eager_activity)
+    return result.outcome
 
 
 def _retire_old_connections() -> None:

@@ -1,5 +1,7 @@
-"""The durableflows contender: three trivial activities run in sequence by one workflow."""
+"""The durableflows contenders: three trivial activities run in sequence by one workflow; a sleeper for timers."""
 from __future__ import annotations
+
+from datetime import datetime
 
 import durableflows as df
 
@@ -24,3 +26,10 @@ async def three_steps(value: int) -> int:
     a = await df.execute_activity(add_one_a, value)
     b = await df.execute_activity(add_one_b, a)
     return await df.execute_activity(add_one_c, b)
+
+
+@df.workflow(name="bench.sleep_until")
+async def sleep_until(due: str) -> str:
+    """Sleep on a durable timer until the instant ``due`` (ISO 8601), then close: ``bench/timers.py``."""
+    await df.sleep(max(0.001, (datetime.fromisoformat(due) - df.now()).total_seconds()))
+    return due

@@ -7,6 +7,8 @@ facts commits, and housekeeping sends it again if it looks lost.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from celery import current_app
@@ -21,6 +23,11 @@ muted = False
 
 WORKFLOW_TASK = "durableflows.workflow_task"
 ACTIVITY_TASK = "durableflows.activity_task"
+TIMER_TASK = "durableflows.timer_task"
+WORKFLOW_TASKS = "durableflows.workflow_tasks"
+
+#: Runs per ``WORKFLOW_TASKS`` message: few enough that the runs of a crowd spread over the workers.
+RUNS_PER_MESSAGE = 20
 
 
 def ring_workflow(run_id: Any, *, queue: str | None = None) -> None:
@@ -28,12 +35,46 @@ def ring_workflow(run_id: Any, *, queue: str | None = None) -> None:
     transaction.on_commit(lambda: send(WORKFLOW_TASK, [str(run_id)], queue=queue))
 
 
+def ring_workflows(runs: Iterable[tuple[Any, str | None]]) -> None:
+    """After commit, ask for a workflow task for each ``(run_id, queue)``, up to ``RUNS_PER_MESSAGE`` per message.
+
+    A crowd of runs woken together (timers due at the same time) would otherwise cost a Celery
+    message each, which costs a worker more than the workflow task it carries.
+    """
+    by_queue: dict[str | None, list[str]] = {}
+    for run_id, queue in runs:
+        by_queue.setdefault(queue, []).append(str(run_id))
+
+    def send_all() -> None:
+        for queue, run_ids in by_queue.items():
+            for start in range(0, len(run_ids), RUNS_PER_MESSAGE):
+                chunk = run_ids[start : start + RUNS_PER_MESSAGE]
+                if len(chunk) == 1:
+                    send(WORKFLOW_TASK, chunk, queue=queue)
+                else:
+                    send(WORKFLOW_TASKS, [chunk], queue=queue)
+
+    transaction.on_commit(send_all)
+
+
+def ring_timer(run_id: Any, timer_id: int, fire_at: datetime, *, queue: str | None = None) -> None:
+    """After commit, ask a worker to fire timer ``timer_id`` of ``run_id`` at ``fire_at`` (a Celery ETA)."""
+    transaction.on_commit(lambda: send(TIMER_TASK, [str(run_id), timer_id], queue=queue, eta=fire_at))
+
+
 def ring_activity(task_pk: int, attempt: int, *, queue: str | None = None, countdown: float | None = None) -> None:
     """After commit, ask a worker to run attempt ``attempt`` of activity task ``task_pk``."""
     transaction.on_commit(lambda: send(ACTIVITY_TASK, [task_pk, attempt], queue=queue, countdown=countdown))
 
 
-def send(name: str, args: list[Any], *, queue: str | None = None, countdown: float | None = None) -> None:
+def send(
+    name: str,
+    args: list[Any],
+    *,
+    queue: str | None = None,
+    countdown: float | None = None,
+    eta: datetime | None = None,
+) -> None:
     """Publish now; a failure is logged, never raised: housekeeping rings again later."""
     if muted:
         return
@@ -42,6 +83,8 @@ def send(name: str, args: list[Any], *, queue: str | None = None, countdown: flo
         options["queue"] = queue or df_settings.DEFAULT_QUEUE
     if countdown:
         options["countdown"] = countdown
+    if eta is not None:
+        options["eta"] = eta
     try:
         current_app.send_task(name, args=args, **options)
     except Exception:

@@ -15,11 +15,11 @@ from django.db.models import Q
 
 from .. import storage
 from ..conf import df_settings
-from ..models import ActivityTask, InboxItem, Timer, WorkflowRun
-from ..runtime import EventType
+from ..models import ActivityTask, InboxItem, WorkflowRun
 from ..status import Status
 from ..transactions import write_transaction
 from . import activities, doorbell, retention, scheduler
+from .timers import fire_due_timers
 
 log = logging.getLogger("durableflows.housekeeping")
 State = ActivityTask.State
@@ -37,15 +37,6 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
         "schedules_started": scheduler.start_due_schedules(now),
         "runs_purged": retention.purge_if_due(now),
     }
-
-
-def fire_due_timers(now: datetime) -> int:
-    with write_transaction():
-        due = storage.claim_batch(Timer.objects.filter(fire_at__lte=now).order_by("fire_at"))
-        for timer in due:
-            storage.add_fact(timer.run_id, EventType.TIMER_FIRED, {"timer_id": timer.timer_id})
-        Timer.objects.filter(pk__in=[t.pk for t in due]).delete()
-    return len(due)
 
 
 def time_out_activities(now: datetime) -> int:

@@ -26,7 +26,7 @@ from ..runtime import Event, EventType, WorkflowExecution
 from ..sql import Batch
 from ..status import Status
 from ..transactions import write_transaction
-from . import activities, closing, doorbell
+from . import activities, closing, doorbell, timers
 from .cache import ExecutionCache
 
 log = logging.getLogger("durableflows.engine")
@@ -125,7 +125,7 @@ def _process(
         settled = activities.completed_fact(settle[0], settle[1], completing.value)
     elif settle is not None:
         settled = activities.settle(*settle)
-    items = list(InboxItem.objects.filter(run=run).order_by("id")) if run.has_inbox else []
+    items = _inbox(run) if run.has_inbox else []
     facts = [(EventType(item.type), item.data) for item in items] + ([settled] if settled else [])
     starting = run.status == Status.PENDING
     if not facts and not starting:
@@ -147,6 +147,16 @@ def _process(
         for expanded_type, expanded in _expand(fact_type, data):
             new_events += execution.apply(expanded_type, expanded, now)
     return _persist(run, execution, new_events, now, items=items, starting=starting, eager=eager)
+
+
+def _inbox(run: WorkflowRun) -> list[InboxItem]:
+    """The run's waiting facts in arrival order, through a prebuilt statement (the ORM's costs ~1 ms of CPU)."""
+    return storage.inbox.values(
+        {"run_id": run.pk},
+        ("id", "type", "data"),
+        order_by="id",
+        row=lambda pk, type, data: InboxItem(id=pk, run_id=run.pk, type=type, data=data),
+    )
 
 
 def _validate_update(run: WorkflowRun, execution: WorkflowExecution, data: dict[str, Any], now: datetime) -> bool:
@@ -360,9 +370,7 @@ def _apply_commands(
                 else:
                     _request_activity_cancel(run, data["activity_id"], now)
             case EventType.TIMER_STARTED:
-                Timer.objects.create(
-                    run=run, timer_id=data["timer_id"], fire_at=datetime.fromisoformat(data["fire_at"])
-                )
+                timers.started(run, data["timer_id"], datetime.fromisoformat(data["fire_at"]), now)
             case EventType.TIMER_CANCELLED:
                 Timer.objects.filter(run=run, timer_id=data["timer_id"]).delete()
             case EventType.SIGNAL_EXTERNAL_SENT:

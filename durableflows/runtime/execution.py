@@ -192,7 +192,7 @@ class WorkflowExecution:
         previous = asyncio.events._get_running_loop()
         asyncio.events._set_running_loop(self.loop)
         try:
-            for task in asyncio.all_tasks(self.loop):
+            for task in self.loop.tasks():
                 try:
                     task.get_coro().close()
                 except BaseException:  # noqa: BLE001, S110 - whatever the code does while unwinding is moot

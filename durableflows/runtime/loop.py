@@ -13,6 +13,7 @@ import asyncio
 import collections
 import itertools
 import logging
+import weakref
 from collections.abc import Callable
 from contextvars import Context
 from typing import Any, NoReturn, Protocol, TypeVarTuple
@@ -60,6 +61,7 @@ class WorkflowEventLoop(asyncio.AbstractEventLoop):
         self._hashes = itertools.count(1)
         self._running = False
         self._closed = False
+        self._tasks: weakref.WeakSet[asyncio.Task] = weakref.WeakSet()
 
     # -- driving ---------------------------------------------------------------
     def run_until_quiescent(self, on_idle: Callable[[], bool]) -> None:
@@ -129,7 +131,12 @@ class WorkflowEventLoop(asyncio.AbstractEventLoop):
         task = _WorkflowTask(coro, loop=self, name=name or f"workflow-task-{next(self._hashes)}", context=context)
         task._df_hash = next(self._hashes)
         task._log_destroy_pending = False  # a suspended workflow dropped from memory is normal
+        self._tasks.add(task)
         return task
+
+    def tasks(self) -> list[asyncio.Task]:
+        """This loop's unfinished tasks (``asyncio.all_tasks`` would scan every loop's, of every cached run)."""
+        return [task for task in self._tasks if not task.done()]
 
     def get_debug(self) -> bool:
         return False

@@ -284,3 +284,22 @@ def test_discarding_a_suspended_execution_unwinds_it_quietly(monkeypatch):
     assert cleanups == ["finally ran"]  # the saga does not compensate a run that is merely unloaded
     assert unraisable == []
     assert [e.type for e in recorded] == [EventType.WORKFLOW_STARTED]
+
+
+def test_discarding_one_execution_unwinds_only_its_own_tasks():
+    unwound = []
+
+    @df.workflow(name="tests.lifecycle.waiter")
+    async def waiter(name: str) -> str:
+        try:
+            await df.wait_signal("go")
+        finally:
+            unwound.append(name)
+        return name
+
+    first, second = Driver(waiter, "first"), Driver(waiter, "second")
+    first.execution.discard()
+    assert unwound == ["first"]
+    new = second.apply(EventType.SIGNAL_RECEIVED, {"name": "go", "payload": None})
+    assert [e.type for e in new] == [EventType.WORKFLOW_COMPLETED]
+    assert unwound == ["first", "second"]
