@@ -39,9 +39,20 @@ class ActivityDefinition:
     fn: Callable[..., Any]
     options: ActivityOptions
 
+    def __post_init__(self) -> None:
+        refuse_async_transactional(self.fn, self.options)
+
     @property
     def is_async(self) -> bool:
         return inspect.iscoroutinefunction(self.fn)
+
+
+def refuse_async_transactional(fn: Callable[..., Any], options: ActivityOptions) -> None:
+    """An ``async def`` activity cannot be transactional: Django's transactions belong to one thread and
+    an async activity runs on a loop thread of its own, where the ORM refuses synchronous calls."""
+    if options.transactional and inspect.iscoroutinefunction(fn):
+        what = getattr(fn, "__qualname__", fn)
+        raise TypeError(f"activity {what} is async def: only a sync activity can be transactional=True")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,7 +156,8 @@ def activity_method(fn: F | None = None, /, *, name: str | None = None, **option
     def decorate(fn: F) -> F:
         if not callable(fn):
             raise TypeError("@df.activity_method decorates a method")
-        ActivityOptions.build(**options)  # bad options fail here, at import, not at registration
+        # bad options fail here, at import, not at registration
+        refuse_async_transactional(fn, ActivityOptions.build(**options))
         setattr(fn, _ATTR, ActivityMethod(name, options))
         return fn
 
