@@ -130,7 +130,11 @@ def activity(fn: F, /, *, name: str | None = None, **options: Any) -> F: ...
 @overload
 def activity(fn: None = None, /, *, name: str | None = None, **options: Any) -> Callable[[F], F]: ...
 def activity(fn: F | None = None, /, *, name: str | None = None, **options: Any) -> F | Callable[[F], F]:
-    """Register a function (or a bound method) as an activity with its default options; it stays callable."""
+    """Register a function (or a bound method) as an activity with its default options; it stays callable.
+
+    Options (see ``ActivityOptions``): ``start_to_close_timeout``, ``schedule_to_close_timeout``,
+    ``heartbeat_timeout``, ``retry``, ``queue`` and ``transactional`` (sync activities only).
+    """
 
     def decorate(fn: F) -> F:
         if not callable(fn):
