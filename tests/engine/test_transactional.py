@@ -1,8 +1,10 @@
 """Transactional activities: their writes and their ActivityCompleted fact commit together, or not at all."""
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection, connections
 
 import durableflows as df
 from durableflows import storage
@@ -11,6 +13,7 @@ from durableflows.engine.workflow_tasks import cache, process_workflow_task
 from durableflows.models import ActivityTask, InboxItem
 from durableflows.options import ActivityOptions
 from durableflows.tasks import workflow_task
+from tests.helpers import wait_until
 from tests.integration_app.models import Receipt
 
 RETRY = df.RetryPolicy(maximum_attempts=3, initial_interval=1)
@@ -203,3 +206,68 @@ def test_an_eager_attempt_that_fails_rolls_back_and_is_retried(worker_process):
     assert handle.result(timeout=0) == 1
     assert receipts("eager-retry") == [2]
     assert completed_facts(handle) == 1
+
+
+# -- lock order, on a database with row locks ------------------------------------------------
+class _Thread(threading.Thread):
+    """Runs ``fn`` on a connection of its own and keeps its result or error."""
+
+    def __init__(self, fn) -> None:
+        super().__init__(daemon=True)
+        self.fn, self.result, self.error = fn, None, None
+
+    def run(self) -> None:
+        try:
+            self.result = self.fn()
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            self.error = exc
+        finally:
+            connections.close_all()
+
+
+def _waiting_for_a_lock() -> int:
+    """How many statements wait for a lock (on MariaDB/MySQL: run a locking read, visible without PROCESS)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+        else:
+            cursor.execute(
+                "SELECT count(*) FROM information_schema.processlist"
+                " WHERE id <> CONNECTION_ID() AND info LIKE '%%FOR UPDATE%%'"
+            )
+        return cursor.fetchone()[0]
+
+
+def test_a_terminate_during_the_attempt_waits_for_its_commit_instead_of_deadlocking(worker_process):
+    if connection.vendor == "sqlite":
+        pytest.skip("needs a database server with row locks (DATABASE_URL=postgres://... or mysql://...)")
+    inside, go = threading.Event(), threading.Event()
+
+    def held_open(key: str, failing_attempts: int) -> int:
+        Receipt.objects.create(key=key, attempt=1)
+        inside.set()
+        assert go.wait(30), "the test never let the attempt finish"
+        return 1
+
+    handle = df.start(one_write, "locks", 0)
+    process_workflow_task(handle.run_id)
+    task = activities.claim(ActivityTask.objects.get(run__workflow_id=handle.workflow_id).pk, 1)
+    activities.overrides["engine.tx.write"] = held_open
+    try:
+        attempt = _Thread(lambda: activities.run_attempt(task))
+        attempt.start()
+        assert inside.wait(30)
+        terminating = _Thread(lambda: handle.terminate("stop"))  # locks the run, cancels its open activities
+        terminating.start()
+        wait_until(_waiting_for_a_lock, timeout=30, message="the terminate to wait for the attempt's locks")
+        go.set()
+        attempt.join(30)
+        terminating.join(30)
+    finally:
+        go.set()
+        del activities.overrides["engine.tx.write"]
+    assert attempt.error is None and terminating.error is None, (attempt.error, terminating.error)
+    assert attempt.result.recorded
+    assert receipts("locks") == [1]
+    assert ActivityTask.objects.get(pk=task.pk).state == "completed"  # the terminate found it done
+    assert handle.status == df.Status.TERMINATED
