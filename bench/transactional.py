@@ -73,7 +73,8 @@ def main() -> None:
         return elapsed
 
     for _ in range(20):  # warm up both
-        one(True), one(False)
+        one(True)
+        one(False)
     times: dict[bool, list[float]] = {True: [], False: []}
     for _ in range(options.workflows):  # alternate, so drift hits both alike
         times[False].append(one(False))
