@@ -271,3 +271,41 @@ def test_a_terminate_during_the_attempt_waits_for_its_commit_instead_of_deadlock
     assert receipts("locks") == [1]
     assert ActivityTask.objects.get(pk=task.pk).state == "completed"  # the terminate found it done
     assert handle.status == df.Status.TERMINATED
+
+
+def test_housekeeping_passes_over_a_held_attempt_that_then_times_out_by_itself(worker_process):
+    if connection.vendor == "sqlite":
+        pytest.skip("needs a database server with row locks (DATABASE_URL=postgres://... or mysql://...)")
+    inside, go = threading.Event(), threading.Event()
+
+    def overruns(key: str, failing_attempts: int) -> int:
+        Receipt.objects.create(key=key, attempt=1)
+        inside.set()
+        assert go.wait(30), "the test never let the attempt finish"
+        return 1
+
+    handle = df.start(one_write, "overrun", 0)
+    process_workflow_task(handle.run_id)
+    task = activities.claim(ActivityTask.objects.get(run__workflow_id=handle.workflow_id).pk, 1)
+    activities.overrides["engine.tx.write"] = overruns
+    late = task.deadline + timedelta(seconds=1)
+    try:
+        attempt = _Thread(lambda: activities.run_attempt(task))
+        attempt.start()
+        assert inside.wait(30)
+        storage.set_clock(lambda: late)  # the attempt outlives its start-to-close timeout
+        assert housekeeping.time_out_activities(late) == 0  # its row is locked: passed over, not waited for
+        go.set()
+        attempt.join(30)
+    finally:
+        go.set()
+        storage.set_clock(None)
+        del activities.overrides["engine.tx.write"]
+    assert attempt.error is None, attempt.error
+    outcome = attempt.result
+    assert outcome.timed_out and not outcome.recorded  # it rolled back instead of committing late
+    assert activities.record(task, outcome) is None  # recorded as a timeout: attempt 2 is scheduled
+    assert receipts("overrun") == []
+    task.refresh_from_db()
+    assert (task.state, task.attempt, task.last_error["message"]) == ("scheduled", 2, "start_to_close_timeout exceeded")
+    assert not InboxItem.objects.filter(run__workflow_id=handle.workflow_id).exists()
