@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from durableflows.admin import WorkflowRunInline
 
-from .models import Order
+from .models import Order, Stock
 
 
 @admin.register(Order)
@@ -12,3 +12,8 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ["customer"]
     readonly_fields = ["created"]
     inlines = [WorkflowRunInline]  # the order's workflow runs (started with subject=order)
+
+
+@admin.register(Stock)
+class StockAdmin(admin.ModelAdmin):
+    list_display = ["sku", "quantity"]

@@ -1,4 +1,4 @@
-"""The demo's one model: an order whose fulfilment runs as a durable workflow."""
+"""The demo's models: an order whose fulfilment runs as a durable workflow, and the stock it reserves."""
 from __future__ import annotations
 
 from django.db import models
@@ -28,3 +28,13 @@ class Order(models.Model):
     def workflow_id(self) -> str:
         """The id of the workflow that fulfils this order."""
         return f"order-{self.pk}"
+
+
+class Stock(models.Model):
+    """How many items of a product are left; each order reserves one, exactly once."""
+
+    sku = models.CharField(max_length=40, unique=True)
+    quantity = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.sku}: {self.quantity} left"

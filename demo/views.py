@@ -14,8 +14,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 import durableflows as df
 
-from .models import Order
-from .workflows import fulfil_order
+from .models import Order, Stock
+from .workflows import SKU, fulfil_order
 
 
 def _workflow_row(order: Order) -> dict[str, Any]:
@@ -44,7 +44,12 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "demo/index.html",
-        {"rows": rows, "any_open": any(row["open"] for row in rows), "card_limit": "1000.00"},
+        {
+            "rows": rows,
+            "any_open": any(row["open"] for row in rows),
+            "card_limit": "1000.00",
+            "stock": Stock.objects.filter(sku=SKU).first(),
+        },
     )
 
 

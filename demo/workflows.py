@@ -4,17 +4,23 @@ durableflows imports this module at startup (every installed app's
 ``workflows.py``), so both the web process and the Celery workers know
 ``demo.fulfil_order``. The activities are fast, deterministic fakes that only
 update the ``Order`` row; a real shop would call its payment and shipping APIs here.
+Reserving and releasing stock are transactional activities: their database writes
+commit with the activity's result, so an item is taken (or given back) exactly once.
 """
 from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
 
+from django.db.models import F
+
 import durableflows as df
 
-from .models import Order
+from .models import Order, Stock
 
 CARD_LIMIT = Decimal("1000")
+#: The one product the demo sells (created with some stock by a migration).
+SKU = "widget"
 APPROVAL_TIMEOUT = timedelta(hours=1)
 PACKING_TIME = timedelta(seconds=3)
 
@@ -30,14 +36,19 @@ def _set_status(order_id: int, status: str) -> None:
 # --- activities: the steps that touch the outside world (at-least-once, so idempotent) ---
 
 
-@df.activity(start_to_close_timeout=timedelta(seconds=30), retry=RETRY)
+@df.activity(start_to_close_timeout=timedelta(seconds=30), retry=RETRY, transactional=True)
 def reserve_stock(order_id: int) -> str:
+    """Take one item for the order: committed together with the activity's result, so never twice."""
+    if not Stock.objects.filter(sku=SKU, quantity__gt=0).update(quantity=F("quantity") - 1):
+        raise df.NonRetryableError(f"no {SKU} left in stock", type="OutOfStock")
     _set_status(order_id, Order.Status.RESERVED)
     return f"R-{order_id}"
 
 
-@df.activity(start_to_close_timeout=timedelta(seconds=30), retry=RETRY)
+@df.activity(start_to_close_timeout=timedelta(seconds=30), retry=RETRY, transactional=True)
 def release_stock(order_id: int, reservation: str) -> None:
+    """Give the reserved item back, exactly once."""
+    Stock.objects.filter(sku=SKU).update(quantity=F("quantity") + 1)
     _set_status(order_id, Order.Status.CANCELLED)
 
 

@@ -88,15 +88,27 @@ class RetryPolicy:
 
 @dataclasses.dataclass(frozen=True)
 class ActivityOptions:
-    """Timeouts, retry policy and queue of one activity call (all seconds)."""
+    """Timeouts, retry policy and queue of one activity call (all seconds).
+
+    ``transactional=True`` runs the (sync) activity inside the transaction that records its
+    completion, so its writes to the default database happen exactly once.
+    """
 
     start_to_close_timeout: float = 300.0
     schedule_to_close_timeout: float | None = None
     heartbeat_timeout: float | None = None
     retry: RetryPolicy = dataclasses.field(default_factory=RetryPolicy)
     queue: str | None = None
+    transactional: bool = False
 
-    OVERRIDABLE = ("start_to_close_timeout", "schedule_to_close_timeout", "heartbeat_timeout", "retry", "queue")
+    OVERRIDABLE = (
+        "start_to_close_timeout",
+        "schedule_to_close_timeout",
+        "heartbeat_timeout",
+        "retry",
+        "queue",
+        "transactional",
+    )
 
     @classmethod
     def build(cls, **options: Any) -> ActivityOptions:
@@ -119,12 +131,28 @@ class ActivityOptions:
             if options["queue"] is not None and not isinstance(options["queue"], str):
                 raise TypeError("queue must be a string")
             values["queue"] = options["queue"]
-        return cls(**values)
+        if "transactional" in options:
+            if not isinstance(options["transactional"], bool):
+                raise TypeError("transactional must be True or False")
+            values["transactional"] = options["transactional"]
+        built = cls(**values)
+        built.check_transactional()
+        return built
 
     def merged(self, **overrides: Any) -> ActivityOptions:
         """These options with some replaced, validated like ``build()``."""
         built = ActivityOptions.build(**overrides)
-        return dataclasses.replace(self, **{k: getattr(built, k) for k in overrides})
+        merged = dataclasses.replace(self, **{k: getattr(built, k) for k in overrides})
+        merged.check_transactional()
+        return merged
+
+    def check_transactional(self) -> None:
+        """Refuse a heartbeat timeout on a transactional activity: its heartbeats are not written while it runs."""
+        if self.transactional and self.heartbeat_timeout:
+            raise ValueError(
+                "a transactional activity cannot have a heartbeat_timeout: its heartbeats are only saved "
+                "with its outcome, so none would arrive in time; bound it with start_to_close_timeout"
+            )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -133,6 +161,8 @@ class ActivityOptions:
             "heartbeat_timeout": self.heartbeat_timeout,
             "retry": self.retry.to_json(),
             "queue": self.queue,
+            # only when set, so the recorded options of every other activity stay as they were
+            **({"transactional": True} if self.transactional else {}),
         }
 
     @classmethod

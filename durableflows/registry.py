@@ -39,9 +39,20 @@ class ActivityDefinition:
     fn: Callable[..., Any]
     options: ActivityOptions
 
+    def __post_init__(self) -> None:
+        refuse_async_transactional(self.fn, self.options)
+
     @property
     def is_async(self) -> bool:
         return inspect.iscoroutinefunction(self.fn)
+
+
+def refuse_async_transactional(fn: Callable[..., Any], options: ActivityOptions) -> None:
+    """An ``async def`` activity cannot be transactional: Django's transactions belong to one thread and
+    an async activity runs on a loop thread of its own, where the ORM refuses synchronous calls."""
+    if options.transactional and inspect.iscoroutinefunction(fn):
+        what = getattr(fn, "__qualname__", fn)
+        raise TypeError(f"activity {what} is async def: only a sync activity can be transactional=True")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,7 +130,11 @@ def activity(fn: F, /, *, name: str | None = None, **options: Any) -> F: ...
 @overload
 def activity(fn: None = None, /, *, name: str | None = None, **options: Any) -> Callable[[F], F]: ...
 def activity(fn: F | None = None, /, *, name: str | None = None, **options: Any) -> F | Callable[[F], F]:
-    """Register a function (or a bound method) as an activity with its default options; it stays callable."""
+    """Register a function (or a bound method) as an activity with its default options; it stays callable.
+
+    Options (see ``ActivityOptions``): ``start_to_close_timeout``, ``schedule_to_close_timeout``,
+    ``heartbeat_timeout``, ``retry``, ``queue`` and ``transactional`` (sync activities only).
+    """
 
     def decorate(fn: F) -> F:
         if not callable(fn):
@@ -145,7 +160,8 @@ def activity_method(fn: F | None = None, /, *, name: str | None = None, **option
     def decorate(fn: F) -> F:
         if not callable(fn):
             raise TypeError("@df.activity_method decorates a method")
-        ActivityOptions.build(**options)  # bad options fail here, at import, not at registration
+        # bad options fail here, at import, not at registration
+        refuse_async_transactional(fn, ActivityOptions.build(**options))
         setattr(fn, _ATTR, ActivityMethod(name, options))
         return fn
 

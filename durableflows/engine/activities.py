@@ -24,7 +24,7 @@ from ..options import ActivityOptions
 from ..runtime import EventType
 from ..sql import Batch, Pending
 from ..transactions import write_transaction
-from . import async_activities, doorbell
+from . import async_activities, doorbell, transactional
 
 log = logging.getLogger("durableflows.activities")
 State = ActivityTask.State
@@ -54,7 +54,10 @@ UNCHANGED: Any = type("Unchanged", (), {"__repr__": lambda self: "UNCHANGED"})()
 
 @dataclasses.dataclass(frozen=True)
 class Outcome:
-    """How one attempt ended: an encoded result, or a failure; with details of heartbeats not yet saved."""
+    """How one attempt ended: an encoded result, or a failure; with details of heartbeats not yet saved.
+
+    ``recorded``: a transactional attempt already committed its completion, with its writes.
+    """
 
     result: Any = None
     failure: Failure | None = None
@@ -62,6 +65,8 @@ class Outcome:
     heartbeat_details: Any = UNCHANGED
     #: The activity raised ``df.CompleteAsync``: the attempt stays started until its task token settles it.
     pending: bool = False
+    #: A transactional attempt committed its fact with its own writes: only the doorbell is left.
+    recorded: bool = False
 
     @property
     def details_update(self) -> dict[str, Any]:
@@ -116,9 +121,12 @@ def heartbeat_deadline(options: ActivityOptions, started_at: datetime, now: date
 def run_attempt(task: ActivityTask) -> Outcome:
     """Run the activity's code for a claimed attempt, outside any transaction.
 
-    An ``async def`` activity runs on a loop thread of its own and is cancelled at its deadline.
+    An ``async def`` activity runs on a loop thread of its own and is cancelled at its deadline;
+    a transactional one runs inside the transaction that records its completion (``transactional``).
     """
     options = ActivityOptions.from_json(task.options)
+    if options.transactional:
+        return transactional.run_attempt(task, _AttemptContext(task, options, in_transaction=True))
     context = _AttemptContext(task, options)
     token = current_activity.set(context)
     try:
@@ -149,6 +157,10 @@ def record(task: ActivityTask, outcome: Outcome, *, timed_out: bool = False, rin
             holds = {"id": task.pk, "attempt": task.attempt, "state": State.STARTED}
             storage.activity_tasks.update(holds, **outcome.details_update)
         return None
+    if outcome.recorded:  # committed with the activity's own writes: only the doorbell is left
+        if ring_workflow:
+            doorbell.ring_workflow(task.run_id, queue=task.run.queue or None)
+        return task.run_id
     with write_transaction():
         fact = settle(task, outcome, timed_out=timed_out)
         if fact is None:
@@ -240,8 +252,10 @@ def _started(task: ActivityTask, attempt: int) -> dict[str, Any]:
 class _AttemptContext:
     """Backs ``df.heartbeat()`` and ``df.activity_info()`` for one running attempt."""
 
-    def __init__(self, task: ActivityTask, options: ActivityOptions) -> None:
+    def __init__(self, task: ActivityTask, options: ActivityOptions, *, in_transaction: bool = False) -> None:
         self._task = task
+        #: A transactional attempt keeps its heartbeats in memory: they are saved with its outcome.
+        self._in_transaction = in_transaction
         self._started_at = cast(datetime, task.started_at)  # the attempt is claimed: it has started
         self._options = options
         self._last: datetime | None = None
@@ -268,7 +282,7 @@ class _AttemptContext:
         encoded = serialization.check(details, what="heartbeat details", limit=df_settings.MAX_PAYLOAD_BYTES)
         timeout = self._options.heartbeat_timeout
         throttle = timedelta(seconds=(timeout * 0.5) if timeout else 10.0)
-        if self._last is not None and now - self._last < throttle:
+        if self._in_transaction or (self._last is not None and now - self._last < throttle):
             self.unsaved_details = encoded
             return
         self.unsaved_details = UNCHANGED

@@ -72,6 +72,8 @@ def process_workflow_task(
         log.warning("workflow task for %r dropped: not a run id", run_id)
         return TaskResult("missing")
     eager = eager and df_settings.EAGER_ACTIVITIES
+    if settle is not None and settle[1].recorded:
+        settle = None  # a transactional attempt committed its fact itself: it waits in the inbox
     working: list[WorkflowExecution] = []
     try:
         if settle is not None and settle[1].failure is None and settle[0].run_id == run_id:

@@ -51,6 +51,7 @@ async def execute_activity(activity: str | Callable[..., Any], *args: Any, **opt
     execution = _current("execute_activity")
     definition = registry.get_activity(activity)
     opts = definition.options.merged(**options) if options else definition.options
+    registry.refuse_async_transactional(definition.fn, opts)
     encoded = serialization.check(list(args), what=f"arguments of activity {definition.name!r}")
     activity_id = execution.next_id()
     execution.record(

@@ -7,13 +7,24 @@ import re
 import pytest
 
 import durableflows as df
-from demo.models import Order
-from demo.workflows import charge_card, fulfil_order, refund_charge, release_stock, ship
+from demo.models import Order, Stock
+from demo.workflows import SKU, charge_card, fulfil_order, refund_charge, release_stock, reserve_stock, ship
+
+STOCK = 5
 
 
 @pytest.fixture
-def order(db):
+def stock(db):
+    Stock.objects.update_or_create(sku=SKU, defaults={"quantity": STOCK})
+
+
+@pytest.fixture
+def order(db, stock):
     return Order.objects.create(customer="alice", amount="42.00")
+
+
+def in_stock() -> int:
+    return Stock.objects.get(sku=SKU).quantity
 
 
 def test_approved_order_is_shipped_after_packing(durableflows_env, order):
@@ -25,6 +36,43 @@ def test_approved_order_is_shipped_after_packing(durableflows_env, order):
     assert result["outcome"] == "shipped" and result["approved_by"] == "bob"
     order.refresh_from_db()
     assert order.status == Order.Status.SHIPPED
+    assert in_stock() == STOCK - 1
+
+
+def test_a_reservation_that_fails_gives_nothing_back_twice(durableflows_env, order):
+    """The stock update commits with the reservation's result: an attempt that fails leaves no trace."""
+    attempts = []
+
+    def reserve_then_fail_once(order_id: int) -> str:
+        result = reserve_stock(order_id)  # the real activity, in the attempt's transaction
+        attempts.append(in_stock())
+        if len(attempts) == 1:
+            raise ConnectionError("the worker lost its connection before the commit")
+        return result
+
+    durableflows_env.mock_activity(reserve_stock, side_effect=reserve_then_fail_once)
+    handle = durableflows_env.start(fulfil_order, order.id)
+    durableflows_env.sleep(5)  # past the retry's backoff
+    assert handle.query("progress")["stage"] == "awaiting approval"
+    assert attempts == [STOCK - 1, STOCK - 1]  # the first attempt's decrement was rolled back
+    assert in_stock() == STOCK - 1
+
+
+def test_a_rejected_order_puts_its_item_back(durableflows_env, order):
+    handle = durableflows_env.start(fulfil_order, order.id)
+    durableflows_env.run_until_idle()
+    assert in_stock() == STOCK - 1
+    handle.signal("approve", {"approved": False, "by": "bob"})
+    assert handle.result()["outcome"] == "rejected"
+    assert in_stock() == STOCK
+
+
+def test_an_order_without_stock_fails_before_charging(durableflows_env, order):
+    Stock.objects.filter(sku=SKU).update(quantity=0)
+    charging = durableflows_env.mock_activity(charge_card)
+    with pytest.raises(df.WorkflowFailed, match="OutOfStock"):
+        durableflows_env.start(fulfil_order, order.id).result()
+    assert charging.call_count == 0 and in_stock() == 0
 
 
 def test_no_decision_within_the_hour_compensates_in_reverse(durableflows_env, order):

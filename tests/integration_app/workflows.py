@@ -108,7 +108,7 @@ async def hanging(gate_dir: str) -> object:
 
 # durableflows auto-imports only ``workflows.py``: import the app's other workflow modules here so the
 # worker processes register them too (at the end: they import ``step`` from this module).
-from . import lifecycle  # noqa: E402, F401
+from . import lifecycle, transactional  # noqa: E402, F401
 
 
 @dataclasses.dataclass
