@@ -24,3 +24,26 @@ async def three_steps(value: int) -> int:
     a = await df.execute_activity(add_one_a, value)
     b = await df.execute_activity(add_one_b, a)
     return await df.execute_activity(add_one_c, b)
+
+
+@df.activity(name="bench.entity_settle")
+def entity_settle(total: int) -> int:
+    return total
+
+
+@df.workflow(name="bench.entity")
+async def entity(total: int) -> int:
+    """An entity-style run for ``bench/replay.py``: a long loop on signals, with variables, activities and timers."""
+    df.set_query_handler("total", lambda: total)
+    count = 0
+    while True:
+        op = await df.wait_signal("op")
+        if op.get("stop"):
+            return total
+        total += op["amount"]
+        count += 1
+        df.set_var("total", total)
+        if count % 10 == 0:
+            total = await df.execute_activity(entity_settle, total)
+        if count % 50 == 0:
+            await df.sleep(60)
