@@ -26,6 +26,8 @@ inbox = Table(InboxItem)
 activity_tasks = Table(ActivityTask)
 
 _clock: Callable[[], datetime] = timezone.now
+#: Event types by stored name: a dict lookup costs a fraction of ``EventType(name)``, once per event loaded.
+_EVENT_TYPES = {type.value: type for type in EventType}
 
 
 def now() -> datetime:
@@ -136,7 +138,7 @@ def load_history(run_id: Any, *, batch: Batch | None = None) -> list[Event] | Pe
         {"run_id": run_id},
         ("sequence", "type", "timestamp", "data"),
         order_by="sequence",
-        row=lambda sequence, type, timestamp, data: Event(sequence, EventType(type), timestamp, data),
+        row=lambda sequence, type, timestamp, data: Event(sequence, _EVENT_TYPES[type], timestamp, data),
         batch=batch,
     )
 

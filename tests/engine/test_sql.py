@@ -121,6 +121,21 @@ def test_insert_rows_splits_large_batches_and_values_reads_them_in_order():
     assert stored == list(HistoryEvent.objects.filter(run=run).values_list("sequence", "timestamp", "data"))
 
 
+def test_values_decodes_json_and_timestamps_exactly_as_the_orm_does():
+    run = _run()
+    run.save()
+    documents = [0, -1.5, "text", "żółw ✓ 🐢 \\u0000", [], {}, {"a": [1, {"b": None}]}, True, "  padded  "]
+    rows = [
+        {"run_id": run.pk, "sequence": n, "type": "TimerFired", "timestamp": WHEN + timedelta(n), "data": doc}
+        for n, doc in enumerate(documents, 1)
+    ]
+    events.insert_rows(rows)
+    stored = events.values({"run_id": run.pk}, ("timestamp", "data"), order_by="sequence")
+    orm = list(HistoryEvent.objects.filter(run=run).order_by("sequence").values_list("timestamp", "data"))
+    assert stored == orm and [data for _, data in stored] == documents
+    assert [ts.utcoffset() for ts, _ in stored] == [ts.utcoffset() for ts, _ in orm] == [timedelta(0)] * len(documents)
+
+
 def test_a_batch_runs_its_statements_in_order_and_hands_each_its_result():
     run = _run()
     writes = Batch()
