@@ -31,7 +31,7 @@ from .cache import ExecutionCache
 
 log = logging.getLogger("durableflows.engine")
 
-cache = ExecutionCache(df_settings.CACHE_SIZE)
+cache = ExecutionCache(df_settings.CACHE_SIZE, df_settings.CACHE_MAX_EVENTS)
 
 _ACTIVITY_OUTCOMES = (EventType.ACTIVITY_COMPLETED, EventType.ACTIVITY_FAILED, EventType.ACTIVITY_TIMED_OUT)
 #: Commands whose rows need reads or other runs' rows: a task issuing one locks its run before writing.
