@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import collections
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.db import transaction
 
+from ..conf import df_settings
 from ..runtime import WorkflowExecution
+
+T = TypeVar("T")
 
 
 class ExecutionCache:
@@ -49,14 +53,17 @@ class ExecutionCache:
         execution.discard()  # another worker moved the run on; this copy is stale
         return None
 
-    def peek(self, run_id: Any, history_length: int) -> WorkflowExecution | None:
-        """The execution of ``run_id`` if it is exactly at ``history_length``, left in place: to read, not advance."""
+    def read(self, run_id: Any, history_length: int, reader: Callable[[WorkflowExecution], T]) -> tuple[bool, T | None]:
+        """``(True, reader(execution))`` if the run's execution is held at ``history_length``, else ``(False, None)``.
+
+        The execution stays in place; ``reader`` runs under the cache's lock, so that no task takes it meanwhile.
+        """
         with self._lock:
             entry = self._entries.get(run_id)
             if entry is None or entry[0].last_sequence != history_length or entry[0].is_discarded:
-                return None
+                return False, None
             self._entries.move_to_end(run_id)
-            return entry[0]
+            return True, reader(entry[0])
 
     def __contains__(self, run_id: Any) -> bool:
         return run_id in self._entries
@@ -111,3 +118,7 @@ class ExecutionCache:
             return None
         self._events -= entry[1]
         return entry[0]
+
+
+#: This process's executions: workflow tasks advance them, queries read them.
+cache = ExecutionCache(df_settings.CACHE_SIZE, df_settings.CACHE_MAX_EVENTS)

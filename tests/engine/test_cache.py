@@ -84,10 +84,10 @@ def test_kept_executions_hold_no_history_but_carry_on_from_their_length():
     assert [event.sequence for event in new] == [21]
 
 
-def test_peek_reads_an_execution_at_the_given_length_and_leaves_it_in_place():
+def test_read_uses_an_execution_at_the_given_length_and_leaves_it_in_place():
     cache = ExecutionCache(size=10, max_events=1000)
     execution = _execution(8)
     cache.put("run", execution)
-    assert cache.peek("run", 7) is None  # the run moved on: this copy cannot answer for it
-    assert cache.peek("run", 8) is execution
+    assert cache.read("run", 7, lambda held: held.last_sequence) == (False, None)  # the run moved on
+    assert cache.read("run", 8, lambda held: held.last_sequence) == (True, 8)
     assert "run" in cache and cache.take("run", 8) is execution
