@@ -251,14 +251,18 @@ class WorkflowHandle(Generic[R]):
             definition.fn, suggest_continue_as_new_after=df_settings.SUGGEST_CONTINUE_AS_NEW_AFTER
         )
         history = storage.load_history(run.run_id)
-        if run.status == Status.PENDING:
-            execution.apply(history[0].type, history[0].data, history[0].timestamp)
-        else:
-            execution.replay(history)
-        if run.is_open:
-            for item in pending:
-                if not execution.is_closed:
-                    execution.apply(EventType.SIGNAL_RECEIVED, item.data, item.created_at)
+        try:
+            if run.status == Status.PENDING:
+                execution.apply(history[0].type, history[0].data, history[0].timestamp)
+            else:
+                execution.replay(history)
+            if run.is_open:
+                for item in pending:
+                    if not execution.is_closed:
+                        execution.apply(EventType.SIGNAL_RECEIVED, item.data, item.created_at)
+        except BaseException:
+            execution.discard()
+            raise
         try:
             result = execution.query(name, encoded)
         finally:

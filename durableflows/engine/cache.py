@@ -73,7 +73,12 @@ class ExecutionCache:
             self.discard(run_id)
             execution.discard()
             return
-        execution.forget_history()
+        try:
+            execution.forget_history()
+        except RuntimeError:  # stopped partway through a replay (it diverged): no state to keep
+            self.discard(run_id)
+            execution.discard()
+            return
         with self._lock:
             replaced = self._pop(run_id)
             self._entries[run_id] = (execution, execution.last_sequence)

@@ -91,3 +91,12 @@ def test_read_uses_an_execution_at_the_given_length_and_leaves_it_in_place():
     assert cache.read("run", 7, lambda held: held.last_sequence) == (False, None)  # the run moved on
     assert cache.read("run", 8, lambda held: held.last_sequence) == (True, 8)
     assert "run" in cache and cache.take("run", 8) is execution
+
+
+def test_an_execution_stopped_partway_through_its_history_is_not_kept():
+    cache = ExecutionCache(size=10, max_events=1000)
+    complete = _execution(5)
+    partway = WorkflowExecution(counter)
+    partway.history = list(complete.history)  # replay() set up, never finished
+    cache.put("run", partway)
+    assert "run" not in cache and partway.is_discarded
