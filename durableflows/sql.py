@@ -289,7 +289,9 @@ def _convert_column(
     """
     if isinstance(field, dj_models.JSONField) and field.decoder is None and func == field.from_db_value:
         return _loads_json(values, lambda value: func(value, col, connection))
-    if func == getattr(connection.ops, "convert_datetimefield_value", None) and settings.USE_TZ:
+    # the converters were bound to the ops of the connection (of the thread) that first read the table
+    ops_method = getattr(type(connection.ops), "convert_datetimefield_value", None)
+    if ops_method is not None and getattr(func, "__func__", None) is ops_method and settings.USE_TZ:
         zone = connection.timezone
         return [
             value.replace(tzinfo=zone)
