@@ -13,7 +13,8 @@ events, written directly. Then, with one signal waiting in its inbox:
 - warm task: the execution is cached, so the task applies only the signal;
 - ``handle.query()`` in this process, which holds the run's execution (since the query path reads
   cached executions), and cold, the cache emptied first;
-- the memory one execution holds (tracemalloc): replayed with its history, and as the cache keeps it.
+- the memory one execution holds (tracemalloc): replayed with its history, and as the cache keeps it;
+  and per event, what ``bench.hoarder`` (which keeps every signal's payload) keeps after as many.
 
 ``--big`` adds 50,000 events. The database is a fresh SQLite file in a temp dir unless
 ``--database-url`` names a PostgreSQL or MariaDB database, whose durableflows tables are emptied.
@@ -78,6 +79,7 @@ def main() -> None:
     header = (
         f"{'events':>7} {'load':>8} {'replay':>8} {'step':>7} {'cold':>8} {'warm':>6} {'cold/warm':>9}"
         f" {'query':>7} {'cold query':>10} {'KB replayed':>11} {'KB cached':>9} {'B/event cached':>14}"
+        f" {'hoarder B/event':>16}"
     )
     print(header)
     print("-" * len(header))
@@ -87,7 +89,7 @@ def main() -> None:
             f"{row['events']:>7} {row['load']:>8.2f} {row['replay']:>8.2f} {row['step']:>7.2f} {row['cold']:>8.2f}"
             f" {row['warm']:>6.2f} {row['cold'] / row['warm']:>8.0f}x {row['query']:>7.2f} {row['cold query']:>10.2f}"
             f" {row['replayed bytes'] / 1024:>11.0f} {row['cached bytes'] / 1024:>9.0f}"
-            f" {row['cached bytes'] / row['events']:>14.0f}"
+            f" {row['cached bytes'] / row['events']:>14.0f} {row['hoarder bytes'] / row['events']:>16.0f}"
         )
 
 
@@ -134,6 +136,7 @@ def measure(size: int, repeat: int) -> dict[str, Any]:
 
     row["cold query"] = median_ms(cold_query, repeat)
     row["replayed bytes"], row["cached bytes"] = execution_bytes(fn, run.pk)
+    row["hoarder bytes"] = hoarder_bytes(size)
     return row
 
 
@@ -198,6 +201,28 @@ def execution_bytes(fn: Callable[..., Any], run_id: Any) -> tuple[int, int]:
     tracemalloc.stop()
     execution.discard()
     return replayed, kept
+
+
+def hoarder_bytes(size: int) -> int:
+    """Memory ``bench.hoarder`` keeps, as the cache keeps it, after ``size`` signals (built in memory)."""
+    from durableflows import registry
+    from durableflows.runtime import EventType, WorkflowExecution
+    from durableflows.storage import now
+
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    execution = WorkflowExecution(registry.get_workflow("bench.hoarder").fn)
+    start = {"workflow_id": "hoarder", "run_id": "hoarder", "workflow_name": "bench.hoarder", "args": []}
+    execution.apply(EventType.WORKFLOW_STARTED, start, now())
+    for amount in range(size - 1):
+        execution.apply(EventType.SIGNAL_RECEIVED, {"name": "op", "payload": {"amount": amount}}, now())
+    execution.forget_history()
+    gc.collect()
+    kept = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    execution.discard()
+    return kept
 
 
 def median_ms(fn: Callable[[], Any], repeat: int) -> float:

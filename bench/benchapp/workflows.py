@@ -47,3 +47,11 @@ async def entity(total: int) -> int:
             total = await df.execute_activity(entity_settle, total)
         if count % 50 == 0:
             await df.sleep(60)
+
+
+@df.workflow(name="bench.hoarder")
+async def hoarder() -> None:
+    """A run that keeps every signal's payload: its state, unlike ``entity``'s, grows with its history."""
+    seen = []
+    while True:
+        seen.append(await df.wait_signal("op"))
