@@ -1,5 +1,6 @@
 """``durableflows.sql.Table`` stores and loads exactly what the ORM does, on the backend under test."""
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -183,3 +184,17 @@ def test_after_a_batch_fails_midway_the_connection_still_answers():
     assert not hasattr(later, "value")
     assert runs.get({"run_id": run.pk}).task_error == ""
     assert WorkflowRun.objects.filter(pk=run.pk).count() == 1
+
+
+def test_json_values_that_are_not_all_documents_are_decoded_one_by_one_by_the_field():
+    from durableflows.sql import _loads_json
+
+    def field(value):  # stands for JSONField.from_db_value: undecodable text comes back as it is
+        try:
+            return json.loads(value)
+        except (TypeError, ValueError):
+            return value
+
+    assert _loads_json(['{"a": 1}', "[2]", '"x"'], field) == [{"a": 1}, [2], "x"]
+    assert _loads_json(['{"a": 1}', "[1", "2]"], field) == [{"a": 1}, "[1", "2]"]  # not [[1, 2]]
+    assert _loads_json(['"ok"', {"already": "decoded"}], field) == ["ok", {"already": "decoded"}]
