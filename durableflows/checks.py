@@ -30,6 +30,11 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
         value = user.get(key, DEFAULTS[key])
         if not isinstance(value, (int, float)) or value <= 0:
             errors.append(checks.Error(f"DURABLEFLOWS[{key!r}] must be a positive number", id="durableflows.E003"))
+    max_events = user.get("CACHE_MAX_EVENTS", DEFAULTS["CACHE_MAX_EVENTS"])
+    if max_events is not None and (type(max_events) is not int or max_events <= 0):
+        errors.append(
+            checks.Error("DURABLEFLOWS['CACHE_MAX_EVENTS'] must be a positive integer or None", id="durableflows.E003")
+        )
     retention = user.get("RETENTION")
     if retention is not None:
         try:

@@ -22,6 +22,7 @@ from . import polling, registry, serialization, storage
 from .arguments import check_arguments
 from .conf import df_settings
 from .engine import closing
+from .engine.cache import cache as executions
 from .errors import WorkflowAlreadyExists, WorkflowFailed, WorkflowNotFound
 from .models import ActivityTask, InboxItem, Timer, WorkflowRun
 from .options import Duration, to_seconds
@@ -230,31 +231,49 @@ class WorkflowHandle(Generic[R]):
         return {name: serialization.decode(value) for name, value in (self._run().vars or {}).items()}
 
     def query(self, name: str, *args: Any) -> Any:
-        """Answer a query by replaying the run's history in this process.
+        """Answer a query from the run's current state, as this process holds it or by replaying its history.
 
-        Signals the run accepted but no worker has processed yet are applied first (in memory
-        only: nothing is recorded), so a query sees every signal sent before it.
+        A process that holds the run's execution at its stored length (a worker that ran its last
+        task, or one that answered a query before) reads it in place; otherwise the history is
+        replayed here, and the execution kept for the next query. Signals the run accepted but no
+        worker has processed yet are applied first (in memory only: nothing is recorded), so a query
+        sees every signal sent before it.
         """
         encoded = serialization.check(list(args), what=f"arguments of query {name!r}")
         run = self._run()
+        pending = list(InboxItem.objects.filter(run=run, type=EventType.SIGNAL_RECEIVED).order_by("id"))
+        if not pending and run.status == Status.RUNNING:
+            held, result = executions.read(run.pk, run.history_length, lambda held: held.query(name, encoded))
+            if held:
+                return self._answer(name, result)
         definition = registry.get_workflow(run.workflow_name)
         execution = WorkflowExecution(
             definition.fn, suggest_continue_as_new_after=df_settings.SUGGEST_CONTINUE_AS_NEW_AFTER
         )
         history = storage.load_history(run.run_id)
-        if run.status == Status.PENDING:
-            execution.apply(history[0].type, history[0].data, history[0].timestamp)
-        else:
-            execution.replay(history)
-        if run.is_open:
-            pending = InboxItem.objects.filter(run=run, type=EventType.SIGNAL_RECEIVED).order_by("id")
-            for item in pending:
-                if not execution.is_closed:
-                    execution.apply(EventType.SIGNAL_RECEIVED, item.data, item.created_at)
+        try:
+            if run.status == Status.PENDING:
+                execution.apply(history[0].type, history[0].data, history[0].timestamp)
+            else:
+                execution.replay(history)
+            if run.is_open:
+                for item in pending:
+                    if not execution.is_closed:
+                        execution.apply(EventType.SIGNAL_RECEIVED, item.data, item.created_at)
+        except BaseException:
+            execution.discard()
+            raise
         try:
             result = execution.query(name, encoded)
         finally:
-            execution.discard()
+            if run.status == Status.RUNNING and not pending:  # exactly the stored history: worth keeping
+                executions.put_after_commit(run.pk, execution)
+            else:
+                execution.discard()
+        return self._answer(name, result)
+
+    @staticmethod
+    def _answer(name: str, result: Any) -> Any:
         return serialization.decode(serialization.check(result, what=f"answer of query {name!r}"))
 
     def describe(self) -> dict[str, Any]:

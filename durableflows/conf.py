@@ -26,6 +26,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_PAYLOAD_BYTES": DEFAULT_MAX_PAYLOAD_BYTES,
     # Suspended executions kept per worker process, so a warm worker does not replay.
     "CACHE_SIZE": 1000,
+    # History events those executions may add up to (None: no bound but CACHE_SIZE); least recently used go first.
+    "CACHE_MAX_EVENTS": 500_000,
     # Advance a workflow in the worker that completed its activity, instead of via a new message.
     "INLINE_WORKFLOW_TASKS": True,
     # Run an activity the workflow task just scheduled in the same worker when it is the only one.

@@ -277,7 +277,11 @@ def dumps(value: Any, *, what: str = "value", limit: int | None = DEFAULT_MAX_PA
 
 def check(value: Any, *, what: str = "value", limit: int | None = DEFAULT_MAX_PAYLOAD_BYTES) -> Any:
     """Encode ``value`` and enforce the size limit; returns the encoded data."""
-    encoded = encode(value, what=what)
+    return check_size(encode(value, what=what), what=what, limit=limit)
+
+
+def check_size(encoded: Any, *, what: str = "value", limit: int | None = DEFAULT_MAX_PAYLOAD_BYTES) -> Any:
+    """Enforce the size limit on data :func:`encode` made; returns it."""
     if limit is not None:
         size = len(json.dumps(encoded, separators=(",", ":"), ensure_ascii=False).encode())
         if size > limit:

@@ -33,3 +33,34 @@ async def sleep_until(due: str) -> str:
     """Sleep on a durable timer until the instant ``due`` (ISO 8601), then close: ``bench/timers.py``."""
     await df.sleep(max(0.001, (datetime.fromisoformat(due) - df.now()).total_seconds()))
     return due
+
+
+@df.activity(name="bench.entity_settle")
+def entity_settle(total: int) -> int:
+    return total
+
+
+@df.workflow(name="bench.entity")
+async def entity(total: int) -> int:
+    """An entity-style run for ``bench/replay.py``: a long loop on signals, with variables, activities and timers."""
+    df.set_query_handler("total", lambda: total)
+    count = 0
+    while True:
+        op = await df.wait_signal("op")
+        if op.get("stop"):
+            return total
+        total += op["amount"]
+        count += 1
+        df.set_var("total", total)
+        if count % 10 == 0:
+            total = await df.execute_activity(entity_settle, total)
+        if count % 50 == 0:
+            await df.sleep(60)
+
+
+@df.workflow(name="bench.hoarder")
+async def hoarder() -> None:
+    """A run that keeps every signal's payload: its state, unlike ``entity``'s, grows with its history."""
+    seen = []
+    while True:
+        seen.append(await df.wait_signal("op"))

@@ -27,11 +27,9 @@ from ..sql import Batch
 from ..status import Status
 from ..transactions import write_transaction
 from . import activities, closing, doorbell, timers
-from .cache import ExecutionCache
+from .cache import cache
 
 log = logging.getLogger("durableflows.engine")
-
-cache = ExecutionCache(df_settings.CACHE_SIZE)
 
 _ACTIVITY_OUTCOMES = (EventType.ACTIVITY_COMPLETED, EventType.ACTIVITY_FAILED, EventType.ACTIVITY_TIMED_OUT)
 #: Commands whose rows need reads or other runs' rows: a task issuing one locks its run before writing.

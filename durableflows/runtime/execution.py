@@ -81,8 +81,11 @@ class WorkflowExecution:
         self._suggest_after = suggest_continue_as_new_after
         # not abstract at run time: the asyncio methods it leaves out raise NotImplementedError
         self.loop = WorkflowEventLoop(self)  # type: ignore[abstract]
+        #: The events from the last ``forget_history()`` on (all of them unless it was called).
         self.history: list[Event] = []
-        self._cursor = 0
+        self._forgotten = 0  # events dropped from the front of ``history``
+        self._cursor = 0  # the next event of ``history`` to replay or match
+        self._started_at = datetime.fromtimestamp(0, UTC)
         self._new: list[Event] | None = None
         self._ids = itertools.count(1)
         self._activities: dict[int, asyncio.Future] = {}
@@ -111,6 +114,8 @@ class WorkflowExecution:
     # -- driving from the engine -------------------------------------------------
     def replay(self, events: Iterable[Event]) -> None:
         """Rebuild the run's state from its recorded history; raises ``NonDeterminismError``."""
+        if self.last_sequence:
+            raise RuntimeError("replay() rebuilds a new execution; this one has events already")
         self.history = list(events)
         self.replaying = True
         try:
@@ -130,7 +135,7 @@ class WorkflowExecution:
         """Apply one new fact; returns it as an event followed by the commands it led to."""
         if type.is_command:
             raise ValueError(f"{type} is a command, not a fact")
-        event = Event(len(self.history) + 1, type, timestamp, data)
+        event = Event(self.last_sequence + 1, type, timestamp, data)
         self.history.append(event)
         self._cursor = len(self.history)
         self._new = [event]
@@ -216,19 +221,30 @@ class WorkflowExecution:
 
     @property
     def last_sequence(self) -> int:
-        return len(self.history)
+        return self._forgotten + len(self.history)
+
+    def forget_history(self) -> None:
+        """Drop the events applied so far, keeping their count: a live execution never reads them again.
+
+        A cached execution would otherwise hold its whole history in memory for nothing.
+        """
+        if self._cursor != len(self.history):
+            raise RuntimeError("forget_history() on an execution still replaying its history")
+        self._forgotten += len(self.history)
+        self.history = []
+        self._cursor = 0
 
     def info(self) -> WorkflowInfo:
         """Who this run is; its length is the history up to the point being run (or replayed), as first seen."""
         start = self._start
-        length = self._cursor  # live, the whole history so far; replaying, the events replayed up to here
+        length = self._forgotten + self._cursor  # live, the whole history so far; replaying, up to here
         return WorkflowInfo(
             workflow_id=start["workflow_id"],
             run_id=start["run_id"],
             workflow_name=start["workflow_name"],
             parent_workflow_id=start.get("parent_workflow_id"),
             continued_from_run_id=start.get("continued_from_run_id"),
-            start_time=self.history[0].timestamp,
+            start_time=self._started_at,
             history_length=length,
             continue_as_new_suggested=length >= self._suggest_after,
         )
@@ -241,6 +257,7 @@ class WorkflowExecution:
         data = event.data
         match event.type:
             case EventType.WORKFLOW_STARTED:
+                self._started_at = event.timestamp
                 self._begin(data)
             case EventType.ACTIVITY_COMPLETED:
                 self._resolve(self._activities, data["activity_id"], result=data.get("result"))
@@ -443,7 +460,7 @@ class WorkflowExecution:
             return recorded
         if self.replaying:
             self._diverged(f"the workflow code issued {_describe_command(type, data)} beyond the end of its history")
-        event = Event(len(self.history) + 1, type, self.now, data)
+        event = Event(self.last_sequence + 1, type, self.now, data)
         self.history.append(event)
         self._cursor = len(self.history)
         if self._new is not None:
@@ -459,7 +476,7 @@ class WorkflowExecution:
         self._cursor += 1
 
     def _diverged(self, message: str) -> None:
-        at = self._cursor + 1
+        at = self._forgotten + self._cursor + 1
         self._fatal = NonDeterminismError(f"{message} (event {at})")
         raise self._fatal
 

@@ -1,5 +1,6 @@
 """``durableflows.sql.Table`` stores and loads exactly what the ORM does, on the backend under test."""
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -121,6 +122,21 @@ def test_insert_rows_splits_large_batches_and_values_reads_them_in_order():
     assert stored == list(HistoryEvent.objects.filter(run=run).values_list("sequence", "timestamp", "data"))
 
 
+def test_values_decodes_json_and_timestamps_exactly_as_the_orm_does():
+    run = _run()
+    run.save()
+    documents = [0, -1.5, "text", "żółw ✓ 🐢 \\u0000", [], {}, {"a": [1, {"b": None}]}, True, "  padded  "]
+    rows = [
+        {"run_id": run.pk, "sequence": n, "type": "TimerFired", "timestamp": WHEN + timedelta(n), "data": doc}
+        for n, doc in enumerate(documents, 1)
+    ]
+    events.insert_rows(rows)
+    stored = events.values({"run_id": run.pk}, ("timestamp", "data"), order_by="sequence")
+    orm = list(HistoryEvent.objects.filter(run=run).order_by("sequence").values_list("timestamp", "data"))
+    assert stored == orm and [data for _, data in stored] == documents
+    assert [ts.utcoffset() for ts, _ in stored] == [ts.utcoffset() for ts, _ in orm] == [timedelta(0)] * len(documents)
+
+
 def test_a_batch_runs_its_statements_in_order_and_hands_each_its_result():
     run = _run()
     writes = Batch()
@@ -168,3 +184,17 @@ def test_after_a_batch_fails_midway_the_connection_still_answers():
     assert not hasattr(later, "value")
     assert runs.get({"run_id": run.pk}).task_error == ""
     assert WorkflowRun.objects.filter(pk=run.pk).count() == 1
+
+
+def test_json_values_that_are_not_all_documents_are_decoded_one_by_one_by_the_field():
+    from durableflows.sql import _loads_json
+
+    def field(value):  # stands for JSONField.from_db_value: undecodable text comes back as it is
+        try:
+            return json.loads(value)
+        except (TypeError, ValueError):
+            return value
+
+    assert _loads_json(['{"a": 1}', "[2]", '"x"'], field) == [{"a": 1}, [2], "x"]
+    assert _loads_json(['{"a": 1}', "[1", "2]"], field) == [{"a": 1}, "[1", "2]"]  # not [[1, 2]]
+    assert _loads_json(['"ok"', {"already": "decoded"}], field) == ["ok", {"already": "decoded"}]
