@@ -18,6 +18,7 @@ from django.db import close_old_connections, connection
 
 from .. import storage
 from ..conf import df_settings
+from . import fork_guard
 
 log = logging.getLogger("durableflows.housekeeping")
 
@@ -55,7 +56,8 @@ class Housekeeper(threading.Thread):
         while not self.stopping.wait(delay):
             close_old_connections()
             try:
-                delay = self.step()
+                with fork_guard.holding_off_forks():
+                    delay = self.step()
             except Exception:
                 delay = self.interval
                 log.exception("housekeeping failed; trying again in %ss", delay)
@@ -87,6 +89,7 @@ _housekeeper: Housekeeper | None = None
 def _on_worker_ready(**kwargs: Any) -> None:
     global _housekeeper
     if df_settings.HOUSEKEEPING and _housekeeper is None:
+        fork_guard.install()
         _housekeeper = Housekeeper(float(df_settings.HOUSEKEEPING_INTERVAL))
         _housekeeper.start()
 
