@@ -29,6 +29,7 @@ from .runtime import Event, EventType, WorkflowExecution
 from .status import Status
 from .transactions import write_transaction
 from .updates import UpdateHandle, send_update
+from .workflow_classes import handler_return_hint
 
 ID_CONFLICT_POLICIES = ("fail", "use_existing", "terminate_existing")
 
@@ -255,7 +256,8 @@ class WorkflowHandle(Generic[R]):
             result = execution.query(name, encoded)
         finally:
             execution.discard()
-        return serialization.decode(serialization.check(result, what=f"answer of query {name!r}"))
+        answer = serialization.check(result, what=f"answer of query {name!r}")
+        return serialization.decode(answer, handler_return_hint(run.workflow_name, "query", name))
 
     def describe(self) -> dict[str, Any]:
         """Status, timestamps, pending activities and timers, and the stuck task error, if any."""
