@@ -23,6 +23,8 @@ CLOSING_STATUS = {
     EventType.WORKFLOW_CONTINUED_AS_NEW: Status.CONTINUED_AS_NEW,
     EventType.WORKFLOW_TIMED_OUT: Status.TIMED_OUT,
 }
+#: Facts left in the inbox of a run that continues as new which its next run receives instead.
+_HANDED_ON = (EventType.SIGNAL_RECEIVED.value, EventType.CANCEL_REQUESTED.value)
 _SIGNALS = {
     Status.COMPLETED: signals.workflow_completed,
     Status.FAILED: signals.workflow_failed,
@@ -37,7 +39,8 @@ def close_run(
     """Close ``run`` (locked by the caller) as ``event`` says; returns the next run after continue-as-new.
 
     Sets the row's fields without saving them; the caller saves the row. The run's
-    leftover inbox is deleted in ``batch`` if one is given.
+    leftover inbox is deleted (signals and cancel requests go on to the next run after
+    continue-as-new) in ``batch`` if one is given.
     """
     status = CLOSING_STATUS[event.type]
     run.status = status
@@ -55,7 +58,6 @@ def close_run(
         )
         Timer.objects.filter(run=run).delete()
         _close_children(run, now)
-    storage.inbox.delete({"run_id": run.pk}, batch=batch)
     successor = None
     if status is Status.CONTINUED_AS_NEW:
         # The next run of this workflow id may only open once this one is closed.
@@ -71,8 +73,11 @@ def close_run(
             continued_from=run,
             subject=run.subject,
         )
+        # Signals and cancel requests the run did not get to were sent to the workflow id: the next run takes them.
+        storage.inbox.update({"run_id": run.pk, "type": _HANDED_ON}, run_id=successor.pk, batch=batch)
     elif run.parent_id is not None:
         _notify_parent(run, status, event.data)
+    storage.inbox.delete({"run_id": run.pk}, batch=batch)
     _send_signal_on_commit(run, status)
     return successor
 

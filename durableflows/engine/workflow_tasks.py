@@ -139,14 +139,16 @@ def _process(
         return TaskResult("terminated")
 
     execution, new_events = _bring_up_to_date(run, starting, working, history.value if history else None)
+    applied = 0
     for fact_type, data in facts:
         if execution.is_closed:
-            break  # facts that arrive after the run's end are dropped
+            break  # the rest stay in the inbox: closing drops them, or hands signals on to the next run
+        applied += 1
         if fact_type is EventType.UPDATE_ACCEPTED and not _validate_update(run, execution, data, now):
             continue  # rejected: its outcome is stored with the request, nothing in the history
         for expanded_type, expanded in _expand(fact_type, data):
             new_events += execution.apply(expanded_type, expanded, now)
-    return _persist(run, execution, new_events, now, items=items, starting=starting, eager=eager)
+    return _persist(run, execution, new_events, now, items=items[:applied], starting=starting, eager=eager)
 
 
 def _validate_update(run: WorkflowRun, execution: WorkflowExecution, data: dict[str, Any], now: datetime) -> bool:
