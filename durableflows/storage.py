@@ -123,7 +123,7 @@ def add_fact(
     run_id = run.run_id if isinstance(run, WorkflowRun) else run
     item = InboxItem.objects.create(run_id=run_id, type=type, data=data, created_at=now())
     if ring:
-        doorbell.ring_workflow(run_id, queue=queue or getattr(run, "queue", None) or None)
+        doorbell.ring_workflow(run_id, queue=queue or getattr(run, "queue", None) or None, coalesce=True)
     return item
 
 
