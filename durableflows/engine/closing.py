@@ -12,6 +12,7 @@ from ..runtime import Event, EventType
 from ..sql import Batch
 from ..status import Status
 from ..transactions import write_transaction
+from . import doorbell
 
 log = logging.getLogger("durableflows.engine")
 
@@ -80,6 +81,16 @@ def close_run(
     storage.inbox.delete({"run_id": run.pk}, batch=batch)
     _send_signal_on_commit(run, status)
     return successor
+
+
+def settle_late_facts(run: WorkflowRun) -> None:
+    """Facts that reached a closed run (their sender saw it open): handed on after continue-as-new, else dropped."""
+    successor = None
+    if run.status == Status.CONTINUED_AS_NEW:
+        successor = WorkflowRun.objects.filter(continued_from=run).first()
+    if successor is not None and storage.inbox.update({"run_id": run.pk, "type": _HANDED_ON}, run_id=successor.pk):
+        doorbell.ring_workflow(successor.pk, queue=successor.queue or None, coalesce=True)  # it may be closed too
+    storage.inbox.delete({"run_id": run.pk})
 
 
 def terminate_run(run: WorkflowRun, reason: str, now: datetime | None = None) -> bool:

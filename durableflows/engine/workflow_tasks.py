@@ -115,7 +115,7 @@ def _process(
     if run is None:
         return TaskResult("missing")
     if not run.is_open:
-        storage.inbox.delete({"run_id": run.pk})
+        closing.settle_late_facts(run)
         return TaskResult("closed")
     now = storage.now()
     if run.start_at > now:

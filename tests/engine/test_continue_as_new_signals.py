@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from django.test import override_settings
 
+from durableflows import storage
+from durableflows.engine.workflow_tasks import process_workflow_task
 from durableflows.models import InboxItem, WorkflowRun
+from durableflows.runtime import EventType
 from tests.samples.entity import Account, AccountEntity
 
 
@@ -29,3 +32,20 @@ def test_signals_behind_a_continue_as_new_reach_the_next_run(durableflows_env):
     runs = WorkflowRun.objects.filter(workflow_id="account").order_by("created_at")
     assert [run.status for run in runs][-1] == "completed"
     assert all(run.status == "continued_as_new" for run in list(runs)[:-1])
+
+
+@override_settings(DURABLEFLOWS={"SUGGEST_CONTINUE_AS_NEW_AFTER": 4})
+def test_a_signal_committed_just_after_the_run_continued_as_new_reaches_the_next_run(durableflows_env):
+    handle = durableflows_env.start(AccountEntity, Account(), id="late")
+    for amount in (1, 2, 3):
+        handle.signal("add", amount)
+    durableflows_env.run_until_idle()
+    assert handle.status == "continued_as_new"
+    # A sender that found the old run open commits its signal after the task that closed it: the
+    # signal's row names the old run, whose doorbell now rings.
+    storage.add_fact(handle.run_id, EventType.SIGNAL_RECEIVED, {"name": "add", "payload": 10})
+    process_workflow_task(handle.run_id)
+    latest = durableflows_env.get_handle("late")
+    latest.signal("close")
+    assert latest.result().total == 16
+    assert not InboxItem.objects.exists()
