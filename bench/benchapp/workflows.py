@@ -24,3 +24,20 @@ async def three_steps(value: int) -> int:
     a = await df.execute_activity(add_one_a, value)
     b = await df.execute_activity(add_one_b, a)
     return await df.execute_activity(add_one_c, b)
+
+
+@df.workflow(name="bench.counter")
+async def counter() -> int:
+    """An entity fed by signals (bench/signals.py): counts ``add`` signals until ``stop``."""
+    seen = {"adds": 0, "stop": False}
+
+    def add(amount: int) -> None:
+        seen["adds"] += 1
+
+    def stop(payload: object) -> None:
+        seen["stop"] = True
+
+    df.set_signal_handler("add", add)
+    df.set_signal_handler("stop", stop)
+    await df.wait_condition(lambda: bool(seen["stop"]))
+    return int(seen["adds"])
