@@ -106,7 +106,7 @@ def _process(
     # history unless a suspended execution is cached here; whether the attempt it settles holds.
     reads = Batch()
     locked = storage.runs.get({"run_id": run_id}, lock=_lock_clause(), exists=_HAS_INBOX, batch=reads)
-    history = None if run_id in cache else storage.load_history(run_id, batch=reads)
+    history = None if run_id in cache else storage.load_history_if_due(run_id, batch=reads)
     completing = None
     if settle is not None and settle[1].failure is None:
         completing = activities.complete(settle[0], batch=reads, details=settle[1].heartbeat_details)
@@ -138,7 +138,7 @@ def _process(
         closing.terminate_run(run, terminate.data.get("reason", ""), now)
         return TaskResult("terminated")
 
-    execution, new_events = _bring_up_to_date(run, starting, working, history.value if history else None)
+    execution, new_events = _bring_up_to_date(run, starting, working, history.value or None if history else None)
     applied = 0
     for fact_type, data in facts:
         if execution.is_closed:
