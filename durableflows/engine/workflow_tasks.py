@@ -106,7 +106,10 @@ def _process(
     # history unless a suspended execution is cached here; whether the attempt it settles holds.
     reads = Batch()
     locked = storage.runs.get({"run_id": run_id}, lock=_lock_clause(), exists=_HAS_INBOX, batch=reads)
-    history = None if run_id in cache else storage.load_history_if_due(run_id, batch=reads)
+    history = None
+    if run_id not in cache:  # with an attempt to settle there is work; else the history only if there is some
+        load = storage.load_history if settle is not None else storage.load_history_if_due
+        history = load(run_id, batch=reads)
     completing = None
     if settle is not None and settle[1].failure is None:
         completing = activities.complete(settle[0], batch=reads, details=settle[1].heartbeat_details)
