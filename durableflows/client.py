@@ -30,6 +30,7 @@ from .runtime import Event, EventType, WorkflowExecution
 from .status import Status
 from .transactions import write_transaction
 from .updates import UpdateHandle, send_update
+from .workflow_classes import handler_return_hint
 
 ID_CONFLICT_POLICIES = ("fail", "use_existing", "terminate_existing")
 
@@ -245,7 +246,7 @@ class WorkflowHandle(Generic[R]):
         if not pending and run.status == Status.RUNNING:
             held, result = executions.read(run.pk, run.history_length, lambda held: held.query(name, encoded))
             if held:
-                return self._answer(name, result)
+                return self._answer(run.workflow_name, name, result)
         definition = registry.get_workflow(run.workflow_name)
         execution = WorkflowExecution(
             definition.fn, suggest_continue_as_new_after=df_settings.SUGGEST_CONTINUE_AS_NEW_AFTER
@@ -270,11 +271,13 @@ class WorkflowHandle(Generic[R]):
                 executions.put_after_commit(run.pk, execution)
             else:
                 execution.discard()
-        return self._answer(name, result)
+        return self._answer(run.workflow_name, name, result)
 
     @staticmethod
-    def _answer(name: str, result: Any) -> Any:
-        return serialization.decode(serialization.check(result, what=f"answer of query {name!r}"))
+    def _answer(workflow_name: str, name: str, result: Any) -> Any:
+        """The query's answer as the handler's return hint describes it."""
+        answer = serialization.check(result, what=f"answer of query {name!r}")
+        return serialization.decode(answer, handler_return_hint(workflow_name, "query", name))
 
     def describe(self) -> dict[str, Any]:
         """Status, timestamps, pending activities and timers, and the stuck task error, if any."""

@@ -126,6 +126,14 @@ def decode(data: Any, hint: Any = None) -> Any:
     return _shape(value, hint) if hint not in (None, Any, inspect.Parameter.empty) else value
 
 
+def plain(value: Any) -> Any:
+    """``value`` as an untyped decode would give it: dataclasses and models as dicts, sets as lists.
+
+    For answers rendered as JSON (the REST API) after a typed decode made them objects.
+    """
+    return decode(encode(value))
+
+
 def _untag(data: Any) -> Any:
     if isinstance(data, dict):
         if len(data) == 2 and TAG in data and "v" in data and data[TAG] in _TAGGED_TYPES:

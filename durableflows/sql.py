@@ -215,6 +215,7 @@ class Table(Generic[M]):
         *,
         order_by: str = ...,
         row: Callable[..., T] = ...,
+        condition: tuple[str, Sequence[Any]] | None = ...,
         batch: None = None,
     ) -> list[T]: ...
     @overload
@@ -225,6 +226,7 @@ class Table(Generic[M]):
         *,
         order_by: str = ...,
         row: Callable[..., T] = ...,
+        condition: tuple[str, Sequence[Any]] | None = ...,
         batch: Batch,
     ) -> Pending[list[T]]: ...
     def values(
@@ -234,16 +236,23 @@ class Table(Generic[M]):
         *,
         order_by: str = "",
         row: Callable[..., Any] = lambda *values: values,
+        condition: tuple[str, Sequence[Any]] | None = None,
         batch: Batch | None = None,
     ) -> list[Any] | Pending[list[Any]]:
-        """The ``names`` columns of the rows matching ``where`` as Python values; each row is ``row(*values)``."""
-        condition, params = self._where(where, connections[DEFAULT_DB_ALIAS])
-        key = ("values", self._shape(where), tuple(names), order_by)
+        """The ``names`` columns of the rows matching ``where`` as Python values; each row is ``row(*values)``.
+
+        ``condition`` is more SQL with its parameters, ANDed to ``where`` as is (a fixed text: it keys the cache).
+        """
+        clause, params = self._where(where, connections[DEFAULT_DB_ALIAS])
+        extra, extra_params = condition or ("", ())
+        params = [*params, *extra_params]
+        key = ("values", self._shape(where), tuple(names), order_by, extra)
         sql = self._sql.get(key)
         if sql is None:
             columns = ", ".join(self._names[name] for name in names)
             order = f" ORDER BY {self._names[order_by]}" if order_by else ""
-            self._sql[key] = sql = f"SELECT {columns} FROM {self._names['']} WHERE {condition}{order}"
+            also = f" AND ({extra})" if extra else ""
+            self._sql[key] = sql = f"SELECT {columns} FROM {self._names['']} WHERE {clause}{also}{order}"
         return _submit(batch, sql, params, lambda cursor: self._read_rows(names, cursor.fetchall(), row))
 
     def _read_rows(self, names: Sequence[str], rows: Sequence[Sequence[Any]], row: Callable[..., T]) -> list[T]:

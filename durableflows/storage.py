@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, overload
@@ -130,7 +131,7 @@ def add_fact(
     run_id = run.run_id if isinstance(run, WorkflowRun) else run
     item = InboxItem.objects.create(run_id=run_id, type=type, data=data, created_at=now())
     if ring:
-        doorbell.ring_workflow(run_id, queue=queue or getattr(run, "queue", None) or None)
+        doorbell.ring_workflow(run_id, queue=queue or getattr(run, "queue", None) or None, coalesce=True)
     return item
 
 
@@ -145,6 +146,32 @@ def load_history(run_id: Any, *, batch: Batch | None = None) -> list[Event] | Pe
         order_by="sequence",
         row=lambda sequence, type, timestamp, data: Event(sequence, _event_type(type), timestamp, data),
         batch=batch,
+    )
+
+
+def load_history_if_due(run_id: Any, *, batch: Batch) -> Pending[list[Event]]:
+    """The run's history if a workflow task has work with it (a new run, or an open one with facts waiting).
+
+    Read in the round trip that locks the run; empty for a closed or idle run, whose task needs none.
+    """
+    key = runs.fields["run_id"].get_db_prep_value(run_id, connection)
+    statuses = [str(Status.PENDING.value), str(Status.RUNNING.value)]
+    return history.values(
+        {"run_id": run_id},
+        ("sequence", "type", "timestamp", "data"),
+        order_by="sequence",
+        row=lambda sequence, type, timestamp, data: Event(sequence, EventType(type), timestamp, data),
+        condition=(_due_condition(), [key, *statuses, key]),
+        batch=batch,
+    )
+
+
+@functools.cache
+def _due_condition() -> str:
+    run, status, waiting = runs._names[""], runs._names["status"], inbox._names[""]
+    return (
+        f"EXISTS (SELECT 1 FROM {run} WHERE {run}.{runs._names['run_id']} = %s AND ({status} = %s OR ({status} = %s"
+        f" AND EXISTS (SELECT 1 FROM {waiting} WHERE {waiting}.{inbox._names['run_id']} = %s))))"
     )
 
 

@@ -20,6 +20,7 @@ from .models import UpdateRequest, WorkflowRun
 from .options import Duration
 from .runtime import EventType
 from .transactions import write_transaction
+from .workflow_classes import handler_return_hint
 
 R = TypeVar("R")
 
@@ -66,7 +67,7 @@ def outcome(row: UpdateRequest) -> tuple[bool, Any]:
     """What a request's row says: decided or not, its result; raises the rejection or failure."""
     error = row.error or {}
     if row.state == UpdateRequest.State.COMPLETED:
-        return True, serialization.decode(row.result)
+        return True, serialization.decode(row.result, handler_return_hint(row.run.workflow_name, "update", row.name))
     if row.state == UpdateRequest.State.REJECTED:
         raise UpdateRejected(error.get("message", ""), error.get("type", ""))
     if row.state == UpdateRequest.State.FAILED:

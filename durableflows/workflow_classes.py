@@ -16,6 +16,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
+from . import registry, serialization
+from .errors import UnknownWorkflowError
 from .runtime import api as runtime_api
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -247,3 +249,19 @@ def entry_function(spec: WorkflowClass) -> Callable[..., Any]:
     entry.__qualname__ = spec.cls.__qualname__
     entry.__doc__ = spec.cls.__doc__ or run_fn.__doc__
     return entry
+
+
+def handler_return_hint(workflow_name: str, kind: str, name: str) -> Any:
+    """The declared return type of a class workflow's ``kind`` handler called ``name``, or ``None``.
+
+    Callers (``handle.update``, ``handle.query``) rebuild the handler's answer with it, as a typed
+    Temporal client does; a function workflow's handlers declare nothing the client can see.
+    """
+    try:
+        spec = registry.get_workflow(workflow_name).workflow_class
+    except UnknownWorkflowError:
+        return None
+    for handler in spec.handlers if spec is not None else ():
+        if handler.kind == kind and handler.name == name:
+            return serialization.return_hint(handler.function)
+    return None

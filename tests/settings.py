@@ -12,6 +12,13 @@ from pathlib import Path
 os.environ.setdefault("DJANGO_VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test"))
 
 from project.settings import *  # noqa: E402, F403
-from project.settings import INSTALLED_APPS  # noqa: E402
+from project.settings import DURABLEFLOWS, INSTALLED_APPS  # noqa: E402
 
-INSTALLED_APPS = [*INSTALLED_APPS, "tests.integration_app"]
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.integration_app", "tests.samples"]
+
+# The entity test moves the continue-as-new suggestion past the history length it replays cold.
+if "DURABLEFLOWS_SUGGEST_CONTINUE_AS_NEW_AFTER" in os.environ:
+    DURABLEFLOWS = {
+        **DURABLEFLOWS,
+        "SUGGEST_CONTINUE_AS_NEW_AFTER": int(os.environ["DURABLEFLOWS_SUGGEST_CONTINUE_AS_NEW_AFTER"]),
+    }

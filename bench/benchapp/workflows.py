@@ -1,4 +1,5 @@
 """The durableflows contenders: three trivial activities run in sequence by one workflow; a sleeper for timers."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -64,3 +65,20 @@ async def hoarder() -> None:
     seen = []
     while True:
         seen.append(await df.wait_signal("op"))
+
+
+@df.workflow(name="bench.counter")
+async def counter() -> int:
+    """An entity fed by signals (bench/signals.py): counts ``add`` signals until ``stop``."""
+    seen = {"adds": 0, "stop": False}
+
+    def add(amount: int) -> None:
+        seen["adds"] += 1
+
+    def stop(payload: object) -> None:
+        seen["stop"] = True
+
+    df.set_signal_handler("add", add)
+    df.set_signal_handler("stop", stop)
+    await df.wait_condition(lambda: bool(seen["stop"]))
+    return int(seen["adds"])

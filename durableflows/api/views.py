@@ -19,7 +19,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import client, registry, with_start
+from .. import client, registry, serialization, with_start
 from ..errors import DurableFlowsError
 from ..models import HistoryEvent, WorkflowRun
 from .errors import PayloadTooLarge, client_errors, no_open_run_is_conflict
@@ -195,7 +195,7 @@ class WorkflowViewSet(WorkflowAPIMixin, mixins.ListModelMixin, viewsets.GenericV
                 raise
             except Exception as exc:  # the handler's own error: the arguments did not suit it
                 raise ValidationError({"args": [f"the query handler raised {type(exc).__name__}: {exc}"]}) from None
-        return Response({"result": result})
+        return Response({"result": serialization.plain(result)})
 
     @extend_schema(
         summary="Send an update and wait for its result",
@@ -229,7 +229,7 @@ class WorkflowViewSet(WorkflowAPIMixin, mixins.ListModelMixin, viewsets.GenericV
             except TimeoutError:
                 body = {"workflow_id": handle.workflow_id, "run_id": update.run_id, "update_id": update.update_id}
                 return Response(body, status=status.HTTP_202_ACCEPTED)
-        return Response({"result": result})
+        return Response({"result": serialization.plain(result)})
 
     @extend_schema(
         summary="Signal a workflow, starting it first if it has no open run",

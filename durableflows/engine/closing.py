@@ -12,6 +12,7 @@ from ..runtime import Event, EventType
 from ..sql import Batch
 from ..status import Status
 from ..transactions import write_transaction
+from . import doorbell
 
 log = logging.getLogger("durableflows.engine")
 
@@ -23,6 +24,8 @@ CLOSING_STATUS = {
     EventType.WORKFLOW_CONTINUED_AS_NEW: Status.CONTINUED_AS_NEW,
     EventType.WORKFLOW_TIMED_OUT: Status.TIMED_OUT,
 }
+#: Facts left in the inbox of a run that continues as new which its next run receives instead.
+_HANDED_ON = (EventType.SIGNAL_RECEIVED.value, EventType.CANCEL_REQUESTED.value)
 _SIGNALS = {
     Status.COMPLETED: signals.workflow_completed,
     Status.FAILED: signals.workflow_failed,
@@ -37,7 +40,8 @@ def close_run(
     """Close ``run`` (locked by the caller) as ``event`` says; returns the next run after continue-as-new.
 
     Sets the row's fields without saving them; the caller saves the row. The run's
-    leftover inbox is deleted in ``batch`` if one is given.
+    leftover inbox is deleted (signals and cancel requests go on to the next run after
+    continue-as-new) in ``batch`` if one is given.
     """
     status = CLOSING_STATUS[event.type]
     run.status = status
@@ -55,7 +59,6 @@ def close_run(
         )
         Timer.objects.filter(run=run).delete()
         _close_children(run, now)
-    storage.inbox.delete({"run_id": run.pk}, batch=batch)
     successor = None
     if status is Status.CONTINUED_AS_NEW:
         # The next run of this workflow id may only open once this one is closed.
@@ -71,10 +74,23 @@ def close_run(
             continued_from=run,
             subject=run.subject,
         )
+        # Signals and cancel requests the run did not get to were sent to the workflow id: the next run takes them.
+        storage.inbox.update({"run_id": run.pk, "type": _HANDED_ON}, run_id=successor.pk, batch=batch)
     elif run.parent_id is not None:
         _notify_parent(run, status, event.data)
+    storage.inbox.delete({"run_id": run.pk}, batch=batch)
     _send_signal_on_commit(run, status)
     return successor
+
+
+def settle_late_facts(run: WorkflowRun) -> None:
+    """Facts that reached a closed run (their sender saw it open): handed on after continue-as-new, else dropped."""
+    successor = None
+    if run.status == Status.CONTINUED_AS_NEW:
+        successor = WorkflowRun.objects.filter(continued_from=run).first()
+    if successor is not None and storage.inbox.update({"run_id": run.pk, "type": _HANDED_ON}, run_id=successor.pk):
+        doorbell.ring_workflow(successor.pk, queue=successor.queue or None, coalesce=True)  # it may be closed too
+    storage.inbox.delete({"run_id": run.pk})
 
 
 def terminate_run(run: WorkflowRun, reason: str, now: datetime | None = None) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from celery import current_app
 from django.db import transaction
@@ -30,9 +30,44 @@ WORKFLOW_TASKS = "durableflows.workflow_tasks"
 RUNS_PER_MESSAGE = 20
 
 
-def ring_workflow(run_id: Any, *, queue: str | None = None) -> None:
-    """After commit, ask a worker to run a workflow task for ``run_id``."""
-    transaction.on_commit(lambda: send(WORKFLOW_TASK, [str(run_id)], queue=queue))
+def ring_workflow(run_id: Any, *, queue: str | None = None, coalesce: bool = False) -> None:
+    """After commit, ask a worker to run a workflow task for ``run_id``.
+
+    With ``coalesce`` (facts: signals, cancels, updates), a transaction rings once per run however
+    many facts it writes: one task takes them all, and further messages would find nothing new.
+    """
+    if not coalesce:
+        transaction.on_commit(lambda: send(WORKFLOW_TASK, [str(run_id)], queue=queue))
+        return
+    ring = _WorkflowRing(str(run_id), queue)
+    connection = transaction.get_connection()
+    # A ring still waiting in this transaction survives any rollback that would not also undo this fact.
+    if connection.in_atomic_block and any(_waiting(entry[1], ring) for entry in connection.run_on_commit):
+        return
+    transaction.on_commit(ring)
+
+
+class _WorkflowRing:
+    """The on-commit callback of a coalescing ``ring_workflow``, equal to another for the same run and queue."""
+
+    def __init__(self, run_id: str, queue: str | None) -> None:
+        self.key = (run_id, queue)
+        self.sent = False  # tests may run on-commit callbacks and leave them in the (never committed) list
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _WorkflowRing) and other.key == self.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __call__(self) -> None:
+        self.sent = True
+        run_id, queue = self.key
+        send(WORKFLOW_TASK, [run_id], queue=queue)
+
+
+def _waiting(callback: object, ring: _WorkflowRing) -> bool:
+    return callback == ring and not cast(_WorkflowRing, callback).sent
 
 
 def ring_workflows(runs: Iterable[tuple[Any, str | None]]) -> None:

@@ -106,7 +106,10 @@ def _process(
     # history unless a suspended execution is cached here; whether the attempt it settles holds.
     reads = Batch()
     locked = storage.runs.get({"run_id": run_id}, lock=_lock_clause(), exists=_HAS_INBOX, batch=reads)
-    history = None if run_id in cache else storage.load_history(run_id, batch=reads)
+    history = None
+    if run_id not in cache:  # with an attempt to settle there is work; else the history only if there is some
+        load = storage.load_history if settle is not None else storage.load_history_if_due
+        history = load(run_id, batch=reads)
     completing = None
     if settle is not None and settle[1].failure is None:
         completing = activities.complete(settle[0], batch=reads, details=settle[1].heartbeat_details)
@@ -115,7 +118,7 @@ def _process(
     if run is None:
         return TaskResult("missing")
     if not run.is_open:
-        storage.inbox.delete({"run_id": run.pk})
+        closing.settle_late_facts(run)
         return TaskResult("closed")
     now = storage.now()
     if run.start_at > now:
@@ -138,15 +141,17 @@ def _process(
         closing.terminate_run(run, terminate.data.get("reason", ""), now)
         return TaskResult("terminated")
 
-    execution, new_events = _bring_up_to_date(run, starting, working, history.value if history else None)
+    execution, new_events = _bring_up_to_date(run, starting, working, history.value or None if history else None)
+    applied = 0
     for fact_type, data in facts:
         if execution.is_closed:
-            break  # facts that arrive after the run's end are dropped
+            break  # the rest stay in the inbox: closing drops them, or hands signals on to the next run
+        applied += 1
         if fact_type is EventType.UPDATE_ACCEPTED and not _validate_update(run, execution, data, now):
             continue  # rejected: its outcome is stored with the request, nothing in the history
         for expanded_type, expanded in _expand(fact_type, data):
             new_events += execution.apply(expanded_type, expanded, now)
-    return _persist(run, execution, new_events, now, items=items, starting=starting, eager=eager)
+    return _persist(run, execution, new_events, now, items=items[:applied], starting=starting, eager=eager)
 
 
 def _inbox(run: WorkflowRun) -> list[InboxItem]:

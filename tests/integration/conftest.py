@@ -205,6 +205,11 @@ class Worker:
 @pytest.fixture
 def worker_env(transactional_db, tmp_path: Path) -> dict[str, str]:
     """The environment of worker processes: the test database, the same broker, fast housekeeping."""
+    return worker_environment()
+
+
+def worker_environment() -> dict[str, str]:
+    """The environment of worker processes (for fixtures of other scopes than ``worker_env``'s)."""
     env = dict(os.environ)
     env.update(
         DJANGO_SETTINGS_MODULE=TEST_SETTINGS,

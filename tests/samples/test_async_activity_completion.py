@@ -14,8 +14,6 @@ from tests.samples.async_activity_completion import (
     composer,
 )
 
-SAMPLE_MODULE = "tests.samples.async_activity_completion"
-
 
 @pytest.fixture
 def handed_over(monkeypatch) -> list[tuple[str, ComposeGreetingInput]]:
@@ -47,10 +45,7 @@ def test_a_completer_slower_than_the_heartbeat_timeout_loses_its_attempt(durable
     assert handle.result() == "Hello, Slowpoke!"
 
 
-@pytest.mark.integration
-@pytest.mark.django_db(transaction=True)
-def test_a_thread_of_the_worker_completes_the_activity(workers):
-    workers.start(include=(SAMPLE_MODULE,))
+def test_a_thread_of_the_worker_completes_the_activity(sample_workers):
     handle = df.start(GreetingWorkflow, "World", id="sample-async-completion")
     assert handle.result(timeout=90) == "Hello, World!"
     history = handle.history()
