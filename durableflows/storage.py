@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, overload
 
 from django.contrib.contenttypes.models import ContentType
@@ -68,7 +68,8 @@ def create_run(
         created_at=created,
         start_at=start_at,
         history_length=1,
-        wake_at=start_at if delayed else created + timedelta(seconds=df_settings.REDELIVERY_TIMEOUT),
+        wake_at=start_at if delayed else None,  # a delayed start is rung by housekeeping when due
+        rung_at=None if delayed else created,
         parent=parent,
         parent_child_id=parent_child_id,
         parent_close_policy=parent_close_policy,

@@ -12,7 +12,7 @@ from celery import shared_task
 from django.db import connections
 
 from .conf import df_settings
-from .engine import activities
+from .engine import activities, probes
 from .engine.workflow_tasks import process_workflow_task
 from .models import ActivityTask
 
@@ -34,6 +34,13 @@ def activity_task(task_pk: int, attempt: int) -> None:
     """Run one activity attempt, then carry its workflow forward in this worker."""
     _retire_old_connections()
     _carry(activities.claim(task_pk, attempt))
+
+
+@shared_task(name="durableflows.queue_probe", ignore_result=True)
+def queue_probe(probe_pk: int) -> None:
+    """Record that this probe left its queue: every doorbell sent there before it has too."""
+    _retire_old_connections()
+    probes.mark_taken(probe_pk)
 
 
 def _retire_old_connections() -> None:
