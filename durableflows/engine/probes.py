@@ -10,9 +10,11 @@ long the queue.
 
 from __future__ import annotations
 
+import operator
 from datetime import datetime, timedelta
+from functools import reduce
 
-from django.db.models import Max
+from django.db.models import Max, Q
 
 from .. import storage
 from ..conf import df_settings
@@ -34,22 +36,28 @@ def delivered_before(now: datetime) -> dict[str, datetime]:
 
 
 def send_probes(now: datetime) -> int:
-    """Probe each queue that has doorbells in flight, every fifth of ``REDELIVERY_TIMEOUT``; drop old probes."""
+    """Probe each queue that has doorbells in flight, every fifth of ``REDELIVERY_TIMEOUT``; drop old probes.
+
+    Reads first and writes only when there is something to write, so an idle sweep takes no write lock.
+    """
     interval = timedelta(seconds=df_settings.REDELIVERY_TIMEOUT / 5)
-    sent = 0
+    passed = [Q(queue=queue, sent_at__lt=before) for queue, before in delivered_before(now).items()]
+    due = [queue for queue in sorted(_queues_in_flight(now - interval)) if _due(queue, now - interval)]
+    if not passed and not due:
+        return 0
     with write_transaction():
-        for queue, before in delivered_before(now).items():
-            QueueProbe.objects.filter(queue=queue, sent_at__lt=before).delete()  # passed by a newer one
-        for queue in sorted(_queues_in_flight(now - interval)):
-            probes = QueueProbe.objects.filter(queue=queue)
-            if probes.filter(sent_at__gt=now - interval).exists():
-                continue
-            if probes.filter(taken_at__isnull=True).count() >= MAX_UNTAKEN:
-                continue
+        if passed:
+            QueueProbe.objects.filter(reduce(operator.or_, passed)).delete()  # passed by a newer one
+        for queue in due:
             probe = QueueProbe.objects.create(queue=queue, sent_at=now)
             doorbell.ring_probe(probe.pk, queue=queue or None)
-            sent += 1
-    return sent
+    return len(due)
+
+
+def _due(queue: str, last: datetime) -> bool:
+    """Whether ``queue`` had no probe since ``last`` and has room for one more untaken."""
+    probes = QueueProbe.objects.filter(queue=queue)
+    return not probes.filter(sent_at__gt=last).exists() and probes.filter(taken_at__isnull=True).count() < MAX_UNTAKEN
 
 
 def _queues_in_flight(since: datetime) -> set[str]:
