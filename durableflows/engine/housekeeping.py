@@ -109,9 +109,13 @@ def ring_runs_needing_a_task(now: datetime) -> int:
     for queue, before in probes.delivered_before(now).items():
         queries.append(WorkflowRun.objects.filter(rung_at__lte=before, queue=queue).order_by("rung_at"))
         waiting = InboxItem.objects.filter(
-            created_at__lte=before, run__queue=queue, run__rung_at__isnull=True, run__wake_at__isnull=True
-        )
-        if waiting_ids := list(waiting.values_list("run_id", flat=True).distinct()[: df_settings.HOUSEKEEPING_BATCH]):
+            created_at__lte=before,
+            run__queue=queue,
+            run__status__in=OPEN,
+            run__rung_at__isnull=True,  # else its own doorbell is in flight
+            run__wake_at__isnull=True,  # else it is rung when due
+        ).values_list("run_id", flat=True)
+        if waiting_ids := list(waiting.distinct().order_by()[: df_settings.HOUSEKEEPING_BATCH]):
             queries.append(
                 WorkflowRun.objects.filter(pk__in=waiting_ids, rung_at__isnull=True, status__in=OPEN).order_by()
             )
