@@ -6,11 +6,11 @@
 Private setup as in bench/run.py (own redis-server on a spare port, fresh database,
 ``celery -A project worker`` process groups). Each workflow (``bench.under_faults``)
 runs an activity, sleeps on a durable timer, runs two activities in parallel, waits
-for a signal and runs a last activity. While they run, on a fixed schedule:
+for a signal and runs a last activity. While they run, as more of them complete:
 
 - SIGKILL a worker's process group (twice, different workers);
 - restart redis-server without persistence (twice): every queued and unacked message is gone;
-- SIGSTOP a worker for 3 s, then SIGCONT (its held messages and attempts go stale);
+- SIGSTOP a worker, then SIGCONT it (its held messages and attempts go stale);
 - send every open run's workflow doorbell again and every activity attempt's message again
   (duplicate deliveries), and signal every workflow once.
 
@@ -51,16 +51,17 @@ from bench.run import (  # noqa: E402
     wait_workers_ready,
 )
 
-#: (seconds after the first start, fault); each fault happens once, in this order.
+#: (share of the workflows completed, fault); each fault happens once, in this order. The last comes
+#: near the end, so that the drain after it measures healing rather than the remaining work.
 SCHEDULE = [
-    (1.0, "kill worker 0"),
-    (3.0, "restart redis"),
-    (4.0, "signal all"),
-    (5.0, "stop worker 1"),
-    (6.0, "duplicate deliveries"),
-    (8.0, "continue worker 1"),
-    (9.0, "restart redis"),
-    (10.0, "kill worker 1"),
+    (0.0, "signal all"),
+    (0.10, "kill worker 0"),
+    (0.25, "restart redis"),
+    (0.40, "stop worker 1"),
+    (0.50, "duplicate deliveries"),
+    (0.60, "continue worker 1"),
+    (0.75, "restart redis"),
+    (0.95, "kill worker 1"),
 ]
 #: Facts that must appear at most once per key in a history, and the data key that identifies them.
 ONCE = {
@@ -273,8 +274,8 @@ def main() -> int:
         while schedule or open_runs.exists():
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{open_runs.count()} runs still open")
-            now = time.time() - first
-            while schedule and schedule[0][0] <= now:
+            done = 1 - open_runs.count() / args.n
+            while schedule and schedule[0][0] <= done:
                 _, fault = schedule.pop(0)
                 index = int(fault.rsplit(" ", 1)[1]) % len(workers) if "worker" in fault else None
                 if fault.startswith("kill"):
