@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from . import signals
 from .conf import df_settings
-from .engine import doorbell
+from .engine import doorbell, stamps
 from .models import ActivityTask, HistoryEvent, InboxItem, WorkflowRun
 from .runtime import Event, EventType
 from .sql import Batch, Pending, Table
@@ -105,7 +105,7 @@ def create_run(
     )
     writes.run()
     if not delayed:
-        doorbell.ring_workflow(run.run_id, queue=queue)
+        doorbell.ring_workflow(run.run_id, queue=queue, stamps=stamps.record(WorkflowRun, "rung_at", run.pk, created))
     signals.send_on_commit(
         signals.workflow_started,
         WorkflowRun,
@@ -124,7 +124,8 @@ def add_fact(
     run_id = run.run_id if isinstance(run, WorkflowRun) else run
     item = InboxItem.objects.create(run_id=run_id, type=type, data=data, created_at=now())
     if ring:
-        doorbell.ring_workflow(run_id, queue=queue or getattr(run, "queue", None) or None)
+        recorded = stamps.record(InboxItem, "created_at", item.pk, item.created_at)
+        doorbell.ring_workflow(run_id, queue=queue or getattr(run, "queue", None) or None, stamps=recorded)
     return item
 
 

@@ -14,6 +14,7 @@ from celery import current_app
 from django.db import transaction
 
 from ..conf import df_settings
+from .stamps import Stamps
 
 log = logging.getLogger("durableflows.doorbell")
 
@@ -30,14 +31,33 @@ PAUSE_AFTER_FAILURE = 1.0
 _paused_until = 0.0
 
 
-def ring_workflow(run_id: Any, *, queue: str | None = None) -> None:
-    """After commit, ask a worker to run a workflow task for ``run_id``."""
-    transaction.on_commit(lambda: send(WORKFLOW_TASK, [str(run_id)], queue=queue))
+def ring_workflow(run_id: Any, *, queue: str | None = None, stamps: Stamps | None = None) -> None:
+    """After commit, ask a worker to run a workflow task for ``run_id``; ``stamps``: see ``stamps``."""
+
+    def ring() -> None:
+        if stamps is not None:
+            stamps.renew()
+        send(WORKFLOW_TASK, [str(run_id)], queue=queue)
+
+    transaction.on_commit(ring)
 
 
-def ring_activity(task_pk: int, attempt: int, *, queue: str | None = None, countdown: float | None = None) -> None:
+def ring_activity(
+    task_pk: int,
+    attempt: int,
+    *,
+    queue: str | None = None,
+    countdown: float | None = None,
+    stamps: Stamps | None = None,
+) -> None:
     """After commit, ask a worker to run attempt ``attempt`` of activity task ``task_pk``."""
-    transaction.on_commit(lambda: send(ACTIVITY_TASK, [task_pk, attempt], queue=queue, countdown=countdown))
+
+    def ring() -> None:
+        if stamps is not None:
+            stamps.renew()
+        send(ACTIVITY_TASK, [task_pk, attempt], queue=queue, countdown=countdown)
+
+    transaction.on_commit(ring)
 
 
 def ring_probe(probe_pk: int, *, queue: str | None = None) -> None:

@@ -20,7 +20,7 @@ from ..models import ActivityTask, InboxItem, Timer, WorkflowRun
 from ..runtime import EventType
 from ..status import Status
 from ..transactions import write_transaction
-from . import activities, broker, doorbell, probes, retention, scheduler
+from . import activities, broker, doorbell, probes, retention, scheduler, stamps
 
 log = logging.getLogger("durableflows.housekeeping")
 State = ActivityTask.State
@@ -93,7 +93,8 @@ def dispatch_due_activities(now: datetime) -> int:
         )
         ActivityTask.objects.filter(pk__in=[t.pk for t in due]).update(dispatched_at=now)
         for task in due:
-            doorbell.ring_activity(task.pk, task.attempt, queue=task.queue or None)
+            recorded = stamps.record(ActivityTask, "dispatched_at", task.pk, now)
+            doorbell.ring_activity(task.pk, task.attempt, queue=task.queue or None, stamps=recorded)
     return len(due)
 
 
@@ -123,7 +124,8 @@ def ring_runs_needing_a_task(now: datetime) -> int:
         runs = {run.pk: run for query in queries for run in storage.claim_batch(query.only("run_id", "queue"))}
         WorkflowRun.objects.filter(pk__in=list(runs)).update(wake_at=None, rung_at=now)
         for run in runs.values():
-            doorbell.ring_workflow(run.pk, queue=run.queue or None)
+            recorded = stamps.record(WorkflowRun, "rung_at", run.pk, now)
+            doorbell.ring_workflow(run.pk, queue=run.queue or None, stamps=recorded)
     return len(runs)
 
 

@@ -20,7 +20,7 @@ from .. import storage
 from ..conf import df_settings
 from ..models import ActivityTask, InboxItem, QueueProbe, WorkflowRun
 from ..transactions import write_transaction
-from . import doorbell
+from . import doorbell, stamps
 
 #: Probes of one queue that may wait untaken at once (a queue without workers must not fill up).
 MAX_UNTAKEN = 20
@@ -29,10 +29,14 @@ SAMPLE = 100
 
 
 def delivered_before(now: datetime) -> dict[str, datetime]:
-    """For each queue: doorbells sent before this time left the queue ``REDELIVERY_TIMEOUT`` ago or more."""
+    """For each queue: doorbells recorded before this time left the queue ``REDELIVERY_TIMEOUT`` ago or more.
+
+    That is the newest probe taken that long ago, less ``stamps.SLACK``: a doorbell's recorded
+    time may precede its publish by that much.
+    """
     taken_by = now - timedelta(seconds=df_settings.REDELIVERY_TIMEOUT)
     rows = QueueProbe.objects.filter(taken_at__lte=taken_by).values("queue").annotate(sent_at=Max("sent_at"))
-    return {row["queue"]: row["sent_at"] for row in rows.order_by()}
+    return {row["queue"]: row["sent_at"] - stamps.SLACK for row in rows.order_by()}
 
 
 def send_probes(now: datetime) -> int:

@@ -26,7 +26,7 @@ from ..runtime import Event, EventType, WorkflowExecution
 from ..sql import Batch
 from ..status import Status
 from ..transactions import write_transaction
-from . import activities, closing, doorbell
+from . import activities, closing, doorbell, stamps
 from .cache import ExecutionCache
 
 log = logging.getLogger("durableflows.engine")
@@ -265,7 +265,8 @@ def _persist(
     eager_activity = next((task for task in scheduled if task.state == ActivityTask.State.STARTED), None)
     for task in scheduled:
         if task is not eager_activity:
-            doorbell.ring_activity(task.pk, 1, queue=task.queue or None)
+            recorded = stamps.record(ActivityTask, "dispatched_at", task.pk, now)
+            doorbell.ring_activity(task.pk, 1, queue=task.queue or None, stamps=recorded)
     cache.put_after_commit(run.pk, execution)
     return TaskResult("closed" if execution.is_closed else "advanced", eager_activity)
 
