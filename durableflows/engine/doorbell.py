@@ -36,8 +36,10 @@ def ring_workflow(run_id: Any, *, queue: str | None = None, stamps: Stamps | Non
 
     def ring() -> None:
         if stamps is not None:
-            stamps.renew()
+            stamps.before_send()
         send(WORKFLOW_TASK, [str(run_id)], queue=queue)
+        if stamps is not None:
+            stamps.after_send()
 
     transaction.on_commit(ring)
 
@@ -54,8 +56,10 @@ def ring_activity(
 
     def ring() -> None:
         if stamps is not None:
-            stamps.renew()
+            stamps.before_send()
         send(ACTIVITY_TASK, [task_pk, attempt], queue=queue, countdown=countdown)
+        if stamps is not None:
+            stamps.after_send()
 
     transaction.on_commit(ring)
 

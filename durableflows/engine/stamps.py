@@ -5,7 +5,8 @@ A transaction records when it rings (a run's ``rung_at``, a fact's ``created_at`
 transaction that ran long (a bulk start in one ``atomic()`` block, a slow sweep) would leave a
 time earlier than the publish, and a probe sent in between would seem to have passed a message
 that was still to come. So, at commit and before its first doorbell, such a transaction's rows are
-stamped again with the time of commit, in one UPDATE per table; probes allow for the ``SLACK`` left.
+stamped again with the time of commit, in one UPDATE per table, and once more after its last
+doorbell if sending them took long too; probes allow for the ``SLACK`` left.
 """
 
 from __future__ import annotations
@@ -31,16 +32,21 @@ class Stamps:
         self.pending = pending  # the connection's on-commit list: a new one means a new transaction
         self.rows: dict[tuple[type[models.Model], str], list[Any]] = defaultdict(list)
         self.earliest: datetime | None = None
-        self.checked = False
+        self.rings = self.sent = 0
 
-    def renew(self) -> None:
-        """At commit, before the first doorbell: stamp the rows again if the transaction ran long."""
-        if self.checked or self.earliest is None:
-            return
-        self.checked = True
-        now = timezone.now()
-        if now - self.earliest <= SLACK:
-            return
+    def before_send(self) -> None:
+        """Before each doorbell: at the first, stamp the rows again if the transaction ran long."""
+        if self.sent == 0 and self.earliest is not None and timezone.now() - self.earliest > SLACK:
+            self._stamp()
+
+    def after_send(self) -> None:
+        """After each doorbell: at the last, stamp the rows again if sending them all took long."""
+        self.sent += 1
+        if self.sent == self.rings and self.earliest is not None and timezone.now() - self.earliest > SLACK:
+            self._stamp()
+
+    def _stamp(self) -> None:
+        now = self.earliest = timezone.now()
         for (model, field), pks in self.rows.items():
             for start in range(0, len(pks), 500):
                 rows = model._default_manager.filter(pk__in=pks[start : start + 500], **{f"{field}__isnull": False})
@@ -56,5 +62,6 @@ def record(model: type[models.Model], field: str, pk: Any, at: datetime) -> Stam
     if current is None or current.pending is not connection.run_on_commit:
         current = _local.stamps = Stamps(connection.run_on_commit)
     current.rows[(model, field)].append(pk)
+    current.rings += 1
     current.earliest = at if current.earliest is None else min(current.earliest, at)
     return current

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from durableflows import storage
-from durableflows.engine import doorbell
+from durableflows.engine import doorbell, stamps
 from durableflows.models import InboxItem, WorkflowRun
 from durableflows.runtime import EventType
 
@@ -42,3 +42,18 @@ def test_a_short_transaction_keeps_its_times(sent):
         run = storage.create_run("engine.approval", ["box"], workflow_id="quick")
     assert WorkflowRun.objects.get(pk=run.pk).rung_at == run.created_at
     assert sent == [str(run.pk)]
+
+
+def test_doorbells_slow_to_send_are_stamped_again_after_the_last(monkeypatch):
+    """Sending 3 doorbells takes 3 s here: the rows end with a time after the last one left."""
+    clock = [timezone.now()]
+    monkeypatch.setattr(stamps.timezone, "now", lambda: clock[0])
+
+    def slow_send(name, args, **options):
+        clock[0] += timedelta(seconds=1)
+
+    monkeypatch.setattr(doorbell, "send", slow_send)
+    with transaction.atomic():
+        for i in range(3):
+            storage.create_run("engine.approval", ["box"], workflow_id=f"slow-{i}")
+    assert all(run.rung_at >= clock[0] for run in WorkflowRun.objects.all())
