@@ -10,7 +10,7 @@ for a signal and runs a last activity. While they run, as more of them complete:
 
 - SIGKILL a worker's process group (twice, different workers);
 - restart redis-server without persistence (twice): every queued and unacked message is gone;
-- SIGSTOP a worker, then SIGCONT it (its held messages and attempts go stale);
+- SIGSTOP a worker for 3 s, then SIGCONT it (its held messages and attempts go stale);
 - send every open run's workflow doorbell again and every activity attempt's message again
   (duplicate deliveries), and signal every workflow once.
 
@@ -59,10 +59,11 @@ SCHEDULE = [
     (0.25, "restart redis"),
     (0.40, "stop worker 1"),
     (0.50, "duplicate deliveries"),
-    (0.60, "continue worker 1"),
     (0.75, "restart redis"),
     (0.95, "kill worker 1"),
 ]
+#: Seconds a stopped worker stays stopped (by time: the others may not progress meanwhile).
+STOPPED_FOR = 3.0
 #: Facts that must appear at most once per key in a history, and the data key that identifies them.
 ONCE = {
     "ActivityScheduled": "activity_id",
@@ -269,9 +270,10 @@ def main() -> int:
         random.seed(1)
         last_fault = first
         schedule = list(SCHEDULE)
+        resume_at: dict[int, float] = {}
         open_runs = WorkflowRun.objects.filter(status__in=OPEN_STATUSES)
         deadline = time.monotonic() + args.timeout
-        while schedule or open_runs.exists():
+        while schedule or resume_at or open_runs.exists():
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{open_runs.count()} runs still open")
             done = 1 - open_runs.count() / args.n
@@ -282,6 +284,7 @@ def main() -> int:
                     supervisor.kill(index)
                 elif fault.startswith("stop"):
                     supervisor.signal(index, signal.SIGSTOP)
+                    resume_at[index] = time.monotonic() + STOPPED_FOR
                 elif fault.startswith("continue"):
                     supervisor.signal(index, signal.SIGCONT)
                 elif fault == "restart redis":
@@ -293,6 +296,12 @@ def main() -> int:
                 if not fault.startswith("signal"):
                     last_fault = time.time()
                 print(f"  {time.time() - first:6.1f}s: {fault}; {open_runs.count()} runs open", flush=True)
+            for index, at in list(resume_at.items()):
+                if time.monotonic() >= at:
+                    supervisor.signal(index, signal.SIGCONT)
+                    del resume_at[index]
+                    last_fault = time.time()
+                    print(f"  {time.time() - first:6.1f}s: continue worker {index}", flush=True)
             supervisor.tend()
             time.sleep(0.1)
         seen_done = time.time()
