@@ -35,10 +35,10 @@ def ring_workflow(run_id: Any, *, queue: str | None = None, stamps: Stamps | Non
     """After commit, ask a worker to run a workflow task for ``run_id``; ``stamps``: see ``stamps``."""
 
     def ring() -> None:
-        if stamps is not None:
+        if stamps is not None and not muted:
             stamps.before_send()
         send(WORKFLOW_TASK, [str(run_id)], queue=queue)
-        if stamps is not None:
+        if stamps is not None and not muted:
             stamps.after_send()
 
     transaction.on_commit(ring)
@@ -55,10 +55,10 @@ def ring_activity(
     """After commit, ask a worker to run attempt ``attempt`` of activity task ``task_pk``."""
 
     def ring() -> None:
-        if stamps is not None:
+        if stamps is not None and not muted:
             stamps.before_send()
         send(ACTIVITY_TASK, [task_pk, attempt], queue=queue, countdown=countdown)
-        if stamps is not None:
+        if stamps is not None and not muted:
             stamps.after_send()
 
     transaction.on_commit(ring)
