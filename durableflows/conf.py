@@ -16,8 +16,8 @@ DEFAULTS: dict[str, Any] = {
     "HOUSEKEEPING": True,
     # Rows handled per sweep and kind, so one sweep stays short.
     "HOUSEKEEPING_BATCH": 500,
-    # Seconds after which a doorbell that produced no progress is considered lost and sent again.
-    "REDELIVERY_TIMEOUT": 60.0,
+    # Seconds a doorbell may stay unanswered after it left its queue (a later probe was taken) before it is sent again.
+    "REDELIVERY_TIMEOUT": 5.0,
     # Seconds before a run held by an error in its workflow task (e.g. NonDeterminismError) is tried again.
     "STUCK_RETRY_INTERVAL": 60.0,
     # Retries shorter than this are sent as Celery countdowns; longer ones wait for housekeeping.

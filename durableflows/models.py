@@ -44,6 +44,9 @@ class WorkflowRun(models.Model):
     wake_at = models.DateTimeField(
         null=True, blank=True, help_text="when housekeeping rings for this run if nothing else has"
     )
+    rung_at = models.DateTimeField(
+        null=True, blank=True, help_text="when the doorbell no workflow task has answered yet was sent"
+    )
     task_error = models.TextField(blank=True, help_text="why the last workflow task could not complete")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
     parent_child_id = models.PositiveIntegerField(null=True, blank=True)
@@ -71,6 +74,7 @@ class WorkflowRun(models.Model):
             models.Index(fields=["workflow_name", "-created_at"], name="df_run_workflow_name"),
             models.Index(fields=["status", "-created_at"], name="df_run_status"),
             models.Index(fields=["wake_at"], name="df_run_wake_at", condition=Q(wake_at__isnull=False)),
+            models.Index(fields=["rung_at"], name="df_run_rung_at", condition=Q(rung_at__isnull=False)),
             models.Index(fields=["closed_at"], name="df_run_closed_at", condition=Q(closed_at__isnull=False)),
             models.Index(fields=["subject_type", "subject_id"], name="df_run_subject"),
         ]
@@ -211,6 +215,24 @@ class Timer(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "timer_id"], name="df_timer_run_id")]
+
+
+class QueueProbe(models.Model):
+    """A marker message sent down a Celery queue behind its doorbells.
+
+    Queues are first in, first out: once a worker has taken the probe, every doorbell sent to that
+    queue before it has left the queue too. Housekeeping rings again only doorbells a probe has passed.
+    """
+
+    queue = models.CharField(max_length=200, blank=True, help_text="as named on runs and activities; blank: default")
+    sent_at = models.DateTimeField()
+    taken_at = models.DateTimeField(null=True, blank=True, help_text="when a worker ran it")
+
+    class Meta:
+        indexes = [models.Index(fields=["queue", "sent_at"], name="df_probe_queue_sent")]
+
+    def __str__(self) -> str:
+        return f"probe of {self.queue or 'the default queue'} sent {self.sent_at:%H:%M:%S}"
 
 
 _now = timezone.now  # the Schedule class body below has a field named "timezone"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, overload
 
 from django.contrib.contenttypes.models import ContentType
@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from . import signals
 from .conf import df_settings
-from .engine import doorbell
+from .engine import doorbell, stamps
 from .models import ActivityTask, HistoryEvent, InboxItem, Timer, WorkflowRun
 from .runtime import Event, EventType
 from .sql import Batch, Pending, Table
@@ -76,7 +76,8 @@ def create_run(
         created_at=created,
         start_at=start_at,
         history_length=1,
-        wake_at=start_at if delayed else created + timedelta(seconds=df_settings.REDELIVERY_TIMEOUT),
+        wake_at=start_at if delayed else None,  # a delayed start is rung by housekeeping when due
+        rung_at=None if delayed else created,
         parent=parent,
         parent_child_id=parent_child_id,
         parent_close_policy=parent_close_policy,
@@ -112,7 +113,7 @@ def create_run(
     )
     writes.run()
     if not delayed:
-        doorbell.ring_workflow(run.run_id, queue=queue)
+        doorbell.ring_workflow(run.run_id, queue=queue, stamps=stamps.record(WorkflowRun, "rung_at", run.pk, created))
     signals.send_on_commit(
         signals.workflow_started,
         WorkflowRun,
@@ -131,7 +132,10 @@ def add_fact(
     run_id = run.run_id if isinstance(run, WorkflowRun) else run
     item = InboxItem.objects.create(run_id=run_id, type=type, data=data, created_at=now())
     if ring:
-        doorbell.ring_workflow(run_id, queue=queue or getattr(run, "queue", None) or None, coalesce=True)
+        recorded = stamps.record(InboxItem, "created_at", item.pk, item.created_at)
+        doorbell.ring_workflow(
+            run_id, queue=queue or getattr(run, "queue", None) or None, coalesce=True, stamps=recorded
+        )
     return item
 
 

@@ -14,7 +14,7 @@ from celery import shared_task
 from django.db import connections
 
 from .conf import df_settings
-from .engine import activities, doorbell, timers
+from .engine import activities, doorbell, probes, timers
 from .engine.workflow_tasks import process_workflow_task
 from .models import ActivityTask
 
@@ -64,6 +64,13 @@ def timer_task(run_id: str, timer_id: int) -> str:
     result = process_workflow_task(run_id, eager=True)
     _carry(result.eager_activity)
     return result.outcome
+
+
+@shared_task(name="durableflows.queue_probe", ignore_result=True)
+def queue_probe(probe_pk: int) -> None:
+    """Record that this probe left its queue: every doorbell sent there before it has too."""
+    _retire_old_connections()
+    probes.mark_taken(probe_pk)
 
 
 def _retire_old_connections() -> None:

@@ -1,4 +1,5 @@
 """A Django app holding the benchmark's workflow, activities and plain Celery tasks."""
+
 from django.apps import AppConfig
 
 
@@ -6,3 +7,8 @@ class BenchAppConfig(AppConfig):
     name = "bench.benchapp"
     label = "durableflows_bench"
     verbose_name = "durableflows benchmark"
+
+    def ready(self) -> None:
+        from . import counting
+
+        counting.connect()

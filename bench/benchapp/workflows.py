@@ -1,8 +1,11 @@
-"""The durableflows contenders: three trivial activities run in sequence by one workflow; a sleeper for timers."""
+"""The benchmarks' workflows: three trivial activities in sequence (run.py, bulk_start.py), a sleeper
+(timers.py), entities fed by signals (replay.py, signals.py) and one under faults (faults.py)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import asyncio
+import time
+from datetime import datetime, timedelta
 
 import durableflows as df
 
@@ -82,3 +85,26 @@ async def counter() -> int:
     df.set_signal_handler("stop", stop)
     await df.wait_condition(lambda: bool(seen["stop"]))
     return int(seen["adds"])
+
+
+FAST_RETRY = df.RetryPolicy(
+    maximum_attempts=0, initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=1)
+)
+
+
+@df.activity(name="bench.fault_step", start_to_close_timeout=timedelta(seconds=3), retry=FAST_RETRY)
+def fault_step(value: int) -> int:
+    """A short activity; a worker killed while running it leaves it to time out after 3 s and be retried."""
+    time.sleep(0.02)
+    return value + 1
+
+
+@df.workflow(name="bench.under_faults")
+async def under_faults(value: int) -> dict:
+    """Activities, a durable timer and a signal: every kind of fact a fault could lose or duplicate."""
+    a = await df.execute_activity(fault_step, value)
+    await df.sleep(timedelta(seconds=1))
+    b, c = await asyncio.gather(df.execute_activity(fault_step, a), df.execute_activity(fault_step, a + 10))
+    go = await df.wait_signal("go")
+    d = await df.execute_activity(fault_step, b + c + go["add"])
+    return {"a": a, "b": b, "c": c, "d": d}

@@ -46,7 +46,7 @@ def close_run(
     status = CLOSING_STATUS[event.type]
     run.status = status
     run.closed_at = now
-    run.wake_at = None
+    run.wake_at = run.rung_at = None
     run.task_error = ""
     if status is Status.COMPLETED:
         run.result = event.data.get("result")

@@ -26,7 +26,7 @@ from ..runtime import Event, EventType, WorkflowExecution
 from ..sql import Batch
 from ..status import Status
 from ..transactions import write_transaction
-from . import activities, closing, doorbell, timers
+from . import activities, closing, doorbell, stamps, timers
 from .cache import cache
 
 log = logging.getLogger("durableflows.engine")
@@ -132,8 +132,8 @@ def _process(
     facts = [(EventType(item.type), item.data) for item in items] + ([settled] if settled else [])
     starting = run.status == Status.PENDING
     if not facts and not starting:
-        if run.wake_at is not None:
-            storage.runs.update({"run_id": run.pk}, wake_at=None)
+        if run.wake_at is not None or run.rung_at is not None:  # the doorbell is answered
+            storage.runs.update({"run_id": run.pk}, wake_at=None, rung_at=None)
         return TaskResult("idle")
 
     terminate = next((item for item in items if item.type == EventType.WORKFLOW_TERMINATED), None)
@@ -212,8 +212,8 @@ def _process_ahead(
         except IntegrityError:  # another task appended these sequence numbers first
             raise _Moved from None
         current = _as_assumed(locked.value, expected, held.value)
-        if current.wake_at is not None or current.task_error:  # set by housekeeping or a held task meanwhile
-            storage.runs.update({"run_id": run.pk}, wake_at=None, task_error="")
+        if current.wake_at is not None or current.rung_at is not None or current.task_error:  # set meanwhile
+            storage.runs.update({"run_id": run.pk}, wake_at=None, rung_at=None, task_error="")
         return result
 
 
@@ -264,15 +264,15 @@ def _persist(
     if execution.vars != run.vars:
         run.vars = dict(execution.vars)  # a copy: the execution's own dict changes on, unseen, in later tasks
         changed.append("vars")
-    if run.wake_at is not None or run.task_error:
-        run.wake_at, run.task_error = None, ""
-        changed += ["wake_at", "task_error"]
+    if run.wake_at is not None or run.rung_at is not None or run.task_error:
+        run.wake_at, run.rung_at, run.task_error = None, None, ""
+        changed += ["wake_at", "rung_at", "task_error"]
     if starting:
         run.status, run.started_at = Status.RUNNING, now
         changed += ["status", "started_at"]
     if execution.closed_by is not None:
         closing.close_run(run, execution.closed_by, now, pending_work=execution.has_pending_work, batch=writes)
-        changed += ["status", "closed_at", "result", "error", "wake_at", "task_error"]
+        changed += ["status", "closed_at", "result", "error", "wake_at", "rung_at", "task_error"]
         scheduled = []  # closing cancelled them
     storage.runs.save(run, sorted(set(changed)), batch=writes)
     writes.run()
@@ -280,7 +280,8 @@ def _persist(
     eager_activity = next((task for task in scheduled if task.state == ActivityTask.State.STARTED), None)
     for task in scheduled:
         if task is not eager_activity:
-            doorbell.ring_activity(task.pk, 1, queue=task.queue or None)
+            recorded = stamps.record(ActivityTask, "dispatched_at", task.pk, now)
+            doorbell.ring_activity(task.pk, 1, queue=task.queue or None, stamps=recorded)
     cache.put_after_commit(run.pk, execution)
     return TaskResult("closed" if execution.is_closed else "advanced", eager_activity)
 
@@ -454,7 +455,7 @@ def _hold(run_id: Any, exc: Exception) -> None:
         log.exception("workflow task for run %s failed; retrying in %ss", run_id, retry_in)
     try:
         WorkflowRun.objects.filter(pk=run_id, status__in=(Status.PENDING, Status.RUNNING)).update(
-            task_error=error[:10000], wake_at=storage.now() + timedelta(seconds=retry_in)
+            task_error=error[:10000], wake_at=storage.now() + timedelta(seconds=retry_in), rung_at=None
         )
     except Exception:
         log.exception("could not record the failure of run %s; housekeeping will retry it", run_id)
