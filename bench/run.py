@@ -45,6 +45,9 @@ from typing import Any
 REPO_DIR = Path(__file__).resolve().parent.parent
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 SETTINGS = "bench.settings"
+#: Targets since 2026-11-30, durability at the price of a plain chain (the first ones, met 2026-11-22: 0.6x, 2x).
+TARGET_BURST = 1.0
+TARGET_SEQUENTIAL = 1.3
 RESULT_KEY = "celery-task-meta-"  # where Celery's Redis result backend stores a task's result
 
 
@@ -647,10 +650,10 @@ def print_table(args: argparse.Namespace, env_info: dict[str, str], seq: dict[st
     seq_ratio = wf_seq["mean"] / ch_seq["mean"]
     p50_ratio = wf_seq["p50"] / ch_seq["p50"]
     print()
-    print(f"burst throughput  durableflows/chain = {tput_ratio:.2f}x  (target >= 0.60x: "
-          f"{'met' if tput_ratio >= 0.6 else 'MISSED'})")  # fmt: skip
-    print(f"sequential mean   durableflows/chain = {seq_ratio:.2f}x  (target <= 2.00x: "
-          f"{'met' if seq_ratio <= 2 else 'MISSED'}); p50 ratio {p50_ratio:.2f}x")  # fmt: skip
+    print(f"burst throughput  durableflows/chain = {tput_ratio:.2f}x  (target >= {TARGET_BURST:.2f}x: "
+          f"{'met' if tput_ratio >= TARGET_BURST else 'MISSED'})")  # fmt: skip
+    print(f"sequential mean   durableflows/chain = {seq_ratio:.2f}x  (target <= {TARGET_SEQUENTIAL:.2f}x: "
+          f"{'met' if seq_ratio <= TARGET_SEQUENTIAL else 'MISSED'}); p50 ratio {p50_ratio:.2f}x")  # fmt: skip
     if db_b:
         print(f"burst throughput  durableflows/DBOS  = {rate(wf_b) / rate(db_b):.2f}x  (higher is better)")
         print(f"sequential mean   durableflows/DBOS  = {wf_seq['mean'] / db_seq['mean']:.2f}x  (lower is better); "
