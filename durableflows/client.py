@@ -28,7 +28,7 @@ from .models import ActivityTask, InboxItem, Timer, WorkflowRun
 from .options import Duration, to_seconds
 from .runtime import Event, EventType, WorkflowExecution
 from .status import Status
-from .transactions import write_transaction
+from .transactions import batch_is_atomic_alone, write_transaction
 from .updates import UpdateHandle, send_update
 from .workflow_classes import handler_return_hint
 
@@ -99,6 +99,15 @@ def start(
         raise TypeError("queue must be a string")
     delay = to_seconds(start_delay, name="start_delay") or 0
     workflow_id = id or str(uuid.uuid4())
+
+    def create() -> WorkflowRun:
+        start_at = storage.now() + timedelta(seconds=delay)
+        return storage.create_run(definition.name, encoded, workflow_id=workflow_id, start_at=start_at, queue=queue,
+                                  subject=subject)  # fmt: skip
+
+    if id is None and batch_is_atomic_alone():
+        # a fresh uuid4 conflicts with nothing: the run and its first event go out as one implicit transaction
+        return WorkflowHandle(workflow_id, create().run_id)
     with write_transaction():
         existing = storage.open_run(workflow_id, lock=True) if id is not None else None
         if existing is not None:
@@ -110,14 +119,7 @@ def start(
         try:
             # a fresh uuid4 cannot conflict: only a caller's own id needs a savepoint to recover from a race
             with transaction.atomic() if id is not None else contextlib.nullcontext():
-                run = storage.create_run(
-                    definition.name,
-                    encoded,
-                    workflow_id=workflow_id,
-                    start_at=storage.now() + timedelta(seconds=delay),
-                    queue=queue,
-                    subject=subject,
-                )
+                run = create()
         except IntegrityError:  # another caller opened a run with this id between our check and insert
             if id_conflict == "use_existing" and (raced := storage.open_run(workflow_id)) is not None:
                 return WorkflowHandle(workflow_id, raced.run_id)

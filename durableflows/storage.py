@@ -62,8 +62,8 @@ def create_run(
 ) -> WorkflowRun:
     """Insert a pending run with its WorkflowStarted event and ring for its first task.
 
-    Must run inside a transaction; the caller has made sure no other run of
-    ``workflow_id`` is open (a unique constraint backs that up).
+    Must run inside a transaction, or where ``transactions.batch_is_atomic_alone()``; the caller has
+    made sure no other run of ``workflow_id`` is open (a unique constraint backs that up).
     """
     created = now()
     start_at = max(start_at or created, created)

@@ -41,6 +41,18 @@ def write_transaction() -> transaction.Atomic:
     return _WriteTransaction(DEFAULT_DB_ALIAS, savepoint=True, durable=False)
 
 
+def batch_is_atomic_alone() -> bool:
+    """Whether a ``sql.Batch`` of writes run outside any transaction is still all-or-nothing.
+
+    True on PostgreSQL when the batch goes out as one query: the server runs the statements of
+    one query as one implicit transaction, which saves the BEGIN and COMMIT round trips.
+    """
+    from .sql import _sends_many_at_once
+
+    connection = transaction.get_connection(DEFAULT_DB_ALIAS)
+    return connection.vendor == "postgresql" and not connection.in_atomic_block and _sends_many_at_once(connection)
+
+
 @receiver(connection_created, dispatch_uid="durableflows.sqlite_busy_timeout")
 def _lengthen_sqlite_busy_timeout(sender: Any, connection: Any, **kwargs: Any) -> None:
     if connection.vendor == "sqlite" and connection.alias == DEFAULT_DB_ALIAS:
