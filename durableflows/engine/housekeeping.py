@@ -1,5 +1,5 @@
-"""The sweep every worker runs: fire due timers, time out activities, re-send lost doorbells,
-start due schedules (``scheduler``) and purge expired runs (``retention``).
+"""The sweep every worker runs: fire due timers, time out activities, re-send lost doorbells
+and start due schedules (``scheduler``). Retention purges in a thread of its own (``purger``).
 
 Each step claims its rows with ``SELECT ... FOR UPDATE SKIP LOCKED`` (on
 PostgreSQL; SQLite serializes writers anyway) and is idempotent, so any number
@@ -19,7 +19,7 @@ from ..models import ActivityTask, InboxItem, Timer, WorkflowRun
 from ..runtime import EventType
 from ..status import Status
 from ..transactions import write_transaction
-from . import activities, doorbell, retention, scheduler
+from . import activities, doorbell, scheduler
 
 log = logging.getLogger("durableflows.housekeeping")
 State = ActivityTask.State
@@ -35,7 +35,6 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
         "activities_dispatched": dispatch_due_activities(now),
         "runs_rung": ring_runs_needing_a_task(now),
         "schedules_started": scheduler.start_due_schedules(now),
-        "runs_purged": retention.purge_if_due(now),
     }
 
 
