@@ -4,6 +4,7 @@
 benchmark's workflow, activities and plain Celery tasks are registered on both
 sides while the demo project never installs them.
 """
+
 import os
 
 from project.settings import *  # noqa: F403

@@ -70,7 +70,14 @@ def start(
 ) -> WorkflowHandle[R]: ...
 @overload
 def start(
-    workflow: Callable[..., Awaitable[R]], a: Any, b: Any, c: Any, d: Any, e: Any, /, *args: Any,
+    workflow: Callable[..., Awaitable[R]],
+    a: Any,
+    b: Any,
+    c: Any,
+    d: Any,
+    e: Any,
+    /,
+    *args: Any,
     **options: Unpack[StartOptions],
 ) -> WorkflowHandle[R]: ...
 @overload
@@ -150,7 +157,14 @@ async def astart(
 ) -> WorkflowHandle[R]: ...
 @overload
 async def astart(
-    workflow: Callable[..., Awaitable[R]], a: Any, b: Any, c: Any, d: Any, e: Any, /, *args: Any,
+    workflow: Callable[..., Awaitable[R]],
+    a: Any,
+    b: Any,
+    c: Any,
+    d: Any,
+    e: Any,
+    /,
+    *args: Any,
     **options: Unpack[StartOptions],
 ) -> WorkflowHandle[R]: ...
 @overload

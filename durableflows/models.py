@@ -73,6 +73,10 @@ class WorkflowRun(models.Model):
             models.Index(fields=["wake_at"], name="df_run_wake_at", condition=Q(wake_at__isnull=False)),
             models.Index(fields=["closed_at"], name="df_run_closed_at", condition=Q(closed_at__isnull=False)),
             models.Index(fields=["subject_type", "subject_id"], name="df_run_subject"),
+            # the changelist's other orderings (Django adds the primary key to every one) and its "stuck" filter
+            models.Index(fields=["started_at", "run_id"], name="df_run_started"),
+            models.Index(fields=["closed_at", "run_id"], name="df_run_closed"),
+            models.Index(fields=["-created_at", "run_id"], name="df_run_stuck", condition=~Q(task_error="")),
         ]
         permissions = [
             ("start_workflow", "Can start workflows"),

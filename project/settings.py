@@ -4,6 +4,7 @@ Everything a deployment changes comes from the environment: ``DATABASE_URL``
 (dj-database-url; a SQLite file by default) and ``CELERY_BROKER_URL`` (Redis in
 production; kombu's server-less filesystem transport by default).
 """
+
 import os
 from pathlib import Path
 

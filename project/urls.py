@@ -1,4 +1,5 @@
 """URLs of the demo project: the admin, durableflows' REST API, and the demo page."""
+
 from django.contrib import admin
 from django.urls import include, path
 

@@ -1,4 +1,5 @@
 """Small helpers shared by the test suites (importable as ``tests.helpers``)."""
+
 from __future__ import annotations
 
 import os

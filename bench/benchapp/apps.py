@@ -1,4 +1,5 @@
 """A Django app holding the benchmark's workflow, activities and plain Celery tasks."""
+
 from django.apps import AppConfig
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.text import Truncator
 
 from ..models import WorkflowRun
 from ..runtime import Event, EventType
@@ -84,6 +86,29 @@ def compact_timestamp(value: datetime | None, now: datetime | None = None) -> Sa
 
 def pretty_json(value: Any) -> SafeString:
     return format_html('<pre class="df-json">{}</pre>', as_json(value, indent=2))
+
+
+def event_rows(events: Iterable[Event]) -> SafeString:
+    """The rows of the event table; built here rather than in a template loop, which costs ~10x more per row."""
+    template = (
+        '<tr class="df-event df-event-{}"><td>{}</td><td>{}</td><td>{}</td>'
+        "<td><details><summary>{}</summary>{}</details></td></tr>"
+    )
+    return format_html_join(
+        "\n",
+        template,
+        (
+            (
+                event.type,
+                event.sequence,
+                event.type,
+                format_date(timezone.localtime(event.timestamp), "Y-m-d H:i:s.u"),
+                Truncator(event_summary(event) or "data").chars(140),
+                pretty_json(event.data),
+            )
+            for event in events
+        ),
+    )
 
 
 def event_summary(event: Event) -> str:

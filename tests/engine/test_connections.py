@@ -1,4 +1,5 @@
 """Workers keep their database connection between tasks, and still retire it when it is old or broken."""
+
 import time
 from types import SimpleNamespace
 
