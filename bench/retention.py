@@ -144,8 +144,8 @@ def run_load(name: str, rate: float, until) -> list[float]:
         due = started + count / rate
         with contextlib.suppress(ValueError):
             time.sleep(max(0.0, due - time.monotonic()))
-        run_id = df.start(three_steps, count, id=f"{name}-{count}").run_id
-        submitted[run_id] = datetime.now(UTC)
+        at = datetime.now(UTC)
+        submitted[df.start(three_steps, count, id=f"{name}-{count}").run_id] = at
         count += 1
     give_up = time.monotonic() + 120
     while time.monotonic() < give_up:

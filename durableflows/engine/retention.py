@@ -32,7 +32,7 @@ from ..transactions import write_transaction
 log = logging.getLogger("durableflows.retention")
 
 #: Events one batch deletes at most (whole runs while they fit; a longer history goes in slices first).
-MAX_EVENTS_PER_BATCH = 5_000
+MAX_EVENTS_PER_BATCH = 1_000
 
 
 @dataclasses.dataclass
