@@ -9,7 +9,7 @@ import json
 import os
 
 from project.settings import *  # noqa: F403
-from project.settings import CELERY_BROKER_URL, INSTALLED_APPS
+from project.settings import CELERY_BROKER_URL, DURABLEFLOWS, INSTALLED_APPS
 
 INSTALLED_APPS = [*INSTALLED_APPS, "bench.benchapp"]
 
@@ -21,4 +21,4 @@ DEBUG = os.environ.get("DJANGO_DEBUG", "0") == "1"
 CELERY_RESULT_BACKEND = os.environ.get("BENCH_RESULT_BACKEND", CELERY_BROKER_URL)
 
 # bench/retention.py gives its workers a retention period (JSON: {"RETENTION": seconds, ...}).
-DURABLEFLOWS = json.loads(os.environ.get("BENCH_DURABLEFLOWS", "{}"))
+DURABLEFLOWS = {**DURABLEFLOWS, **json.loads(os.environ.get("BENCH_DURABLEFLOWS", "{}"))}
