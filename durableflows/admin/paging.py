@@ -6,6 +6,7 @@ their primary keys (an index-only scan) and then the 50 rows of the page by key 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.core.paginator import EmptyPage, Page, Paginator
@@ -13,7 +14,7 @@ from django.db import connections
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
-#: Above this many rows (by PostgreSQL's statistics), an unfiltered changelist shows an estimated count.
+#: Above this many rows (by PostgreSQL's statistics) the changelist shows an estimated count.
 ESTIMATE_ABOVE = 50_000
 
 
@@ -39,17 +40,27 @@ class RunPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        """``COUNT(*)``, or PostgreSQL's row estimate when nothing filters a big table (a count reads it all)."""
+        """``COUNT(*)``, or PostgreSQL's estimate when that is above :data:`ESTIMATE_ABOVE` (a count reads every row).
+
+        Unfiltered, the estimate is the table's ``reltuples``; filtered, the planner's row estimate.
+        """
         queryset: QuerySet = self.object_list  # type: ignore[assignment]  # the admin pages querysets
-        query = queryset.query
         connection = connections[queryset.db]
-        if connection.vendor == "postgresql" and not query.where:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [queryset.model._meta.db_table]
-                )
-                row = cursor.fetchone()
-            if row is not None and row[0] > ESTIMATE_ABOVE:
+        if connection.vendor == "postgresql":
+            estimate = _estimate(queryset, connection)
+            if estimate > ESTIMATE_ABOVE:
                 self.estimated = True
-                return int(row[0])
+                return estimate
         return super().count
+
+
+def _estimate(queryset: QuerySet, connection: Any) -> int:
+    with connection.cursor() as cursor:
+        if not queryset.query.where:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [queryset.model._meta.db_table])
+            row = cursor.fetchone()
+            return int(row[0]) if row is not None else 0
+        sql, params = queryset.order_by().values("pk").query.sql_with_params()
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+        return int((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"])

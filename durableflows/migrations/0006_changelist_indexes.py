@@ -2,6 +2,36 @@
 
 from django.db import migrations, models
 
+TRIGRAM_INDEX = "df_run_workflow_id_trgm"
+
+
+def add_trigram_index(apps, schema_editor):
+    """On PostgreSQL with pg_trgm available, index workflow ids for the lists' "contains" search.
+
+    The search runs ``UPPER(workflow_id) LIKE UPPER('%term%')``, a scan of every run without this.
+    Where the extension cannot be created (no privilege, not installed) the search still works, by scan.
+    """
+    connection = schema_editor.connection
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SAVEPOINT df_trgm")
+        try:
+            cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+            cursor.execute(
+                f"CREATE INDEX IF NOT EXISTS {TRIGRAM_INDEX} ON durableflows_workflowrun "
+                "USING gin (UPPER(workflow_id::text) gin_trgm_ops)"
+            )
+        except Exception:
+            cursor.execute("ROLLBACK TO SAVEPOINT df_trgm")
+        else:
+            cursor.execute("RELEASE SAVEPOINT df_trgm")
+
+
+def drop_trigram_index(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(f"DROP INDEX IF EXISTS {TRIGRAM_INDEX}")
+
 
 class Migration(migrations.Migration):
 
@@ -23,4 +53,5 @@ class Migration(migrations.Migration):
             model_name='workflowrun',
             index=models.Index(condition=models.Q(('task_error', ''), _negated=True), fields=['-created_at', 'run_id'], name='df_run_stuck'),
         ),
+        migrations.RunPython(add_trigram_index, drop_trigram_index, elidable=True),
     ]

@@ -133,3 +133,19 @@ def test_changelist_pages_read_rows_by_key_and_show_every_run_once(viewer):
         assert all('"workflow_id"' not in sql.split("FROM")[0] for sql in rows), rows  # only keys are offset
     assert sorted(seen) == sorted(f"many-{i}" for i in range(120)) and len(seen) == 120
     assert seen[0] in {"many-117", "many-118", "many-119"}  # newest first
+
+
+def test_on_postgresql_a_big_result_shows_an_estimated_count_and_pages_past_it_are_empty(viewer, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("estimated counts come from PostgreSQL's statistics")
+    from durableflows.admin import paging
+
+    monkeypatch.setattr(paging, "ESTIMATE_ABOVE", 10)
+    WorkflowRun.objects.bulk_create(WorkflowRun(workflow_id=f"est-{i}", workflow_name="ops.est") for i in range(60))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE durableflows_workflowrun")
+    client = signed_in(viewer)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/admin/durableflows/workflowrun/?workflow_name=ops.est").status_code == 200
+    assert not any("COUNT(" in q["sql"] for q in queries.captured_queries if "durableflows_workflowrun" in q["sql"])
+    assert client.get("/admin/durableflows/workflowrun/?p=9").status_code == 200  # past the end: empty, not an error
