@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import importlib
 import io
 import json
 import os
@@ -111,8 +112,18 @@ def use(target: dict, *, create_schema: bool = False) -> None:
             cursor.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
             cursor.execute(f"CREATE SCHEMA {schema}")
         connection.close()
-    if create_schema or "NAME" in target and not Path(target["NAME"]).exists():
+    if "NAME" in target and not Path(target["NAME"]).exists():
         call_command("migrate", verbosity=0)
+    if create_schema:  # migrate with the new schema alone on the path, or it finds public's tables
+        options = target["OPTIONS"]["options"]
+        connection.settings_dict["OPTIONS"] = {"options": options.split(",")[0]}
+        call_command("migrate", verbosity=0)
+        connection.close()
+        connection.settings_dict["OPTIONS"] = {"options": options}
+        # pg_trgm lives in public, off the path during migrate: add the search index as migration 0006 does
+        migration = importlib.import_module("durableflows.migrations.0006_changelist_indexes")
+        with connection.schema_editor() as editor:
+            migration.add_trigram_index(None, editor)
 
 
 def fill(offset: int, count: int, options: argparse.Namespace, rng: random.Random, *, long_runs: int) -> list[str]:

@@ -125,6 +125,7 @@ def test_the_sweep_never_purges_the_purge_pass_drains_in_paced_batches(settings,
     assert len(remaining()) == 5  # timers and timeouts never wait behind a purge
     rests: list[float] = []
     monkeypatch.setattr(retention, "REST_FACTOR", 0.0)
+    monkeypatch.setattr(retention, "MAX_RUNS_PER_SECOND", 1e9)
     stopping = threading.Event()
     real_wait = stopping.wait
     monkeypatch.setattr(stopping, "wait", lambda seconds: rests.append(seconds) or real_wait(0))
@@ -253,6 +254,7 @@ def test_each_batch_is_one_short_transaction_of_a_statement_per_table(monkeypatc
 @pytest.mark.django_db
 def test_a_long_history_goes_in_slices_of_bounded_transactions(monkeypatch):
     monkeypatch.setattr(retention, "MAX_EVENTS_PER_BATCH", 4)
+    monkeypatch.setattr(retention, "MAX_EVENTS_PER_BATCH_POSTGRESQL", 4)
     run = make_run("long")
     more = [Event(seq, EventType.VAR_SET, NOW, {"name": "n", "value": seq}) for seq in range(4, 14)]
     storage.append_events(run, more)
@@ -271,3 +273,9 @@ def test_a_long_history_goes_in_slices_of_bounded_transactions(monkeypatch):
     result = retention.purge(WEEK, now=NOW)
     assert (result.runs, result.events) == (2, 16)
     assert max(deleted_per_batch) <= 4 and remaining() == set()
+
+
+def test_a_pass_rests_as_long_as_a_batch_took_and_caps_its_rate():
+    assert retention.rest_after(0.05, 10) == pytest.approx(0.05 * retention.REST_FACTOR)  # slow batch: duty cycle
+    fast = retention.rest_after(0.01, 500)  # a fast batch of many runs: the rate cap decides
+    assert 500 / (0.01 + fast) == pytest.approx(retention.MAX_RUNS_PER_SECOND)
