@@ -17,7 +17,6 @@ measured in the same run:
 See bench/README.md for what "finished" means on each side and why it is fair.
 Everything started here is stopped at the end, also on Ctrl-C and on errors.
 """
-
 from __future__ import annotations
 
 import argparse
@@ -242,7 +241,9 @@ class Contenders:
         self.open_statuses = (Status.PENDING, Status.RUNNING)
         self.completed = Status.COMPLETED
         meta = WorkflowRun._meta
-        self.done_sql = f"SELECT status, result FROM {meta.db_table} WHERE {meta.pk.column} = %s"
+        self.done_sql = (
+            f"SELECT status, result FROM {meta.db_table} WHERE {meta.pk.column} = %s"
+        )
         self.redis = redis.Redis.from_url(broker_url)
 
     # -- workflow
@@ -508,21 +509,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--poll", type=float, default=0.001, help="poll interval while waiting for one item (s)")
     p.add_argument("--burst-poll", type=float, default=0.02, help="poll interval while waiting for a burst (s)")
     p.add_argument("--loglevel", default="warning", help="worker log level (default warning)")
-    p.add_argument(
-        "--profile",
-        type=int,
-        default=0,
-        metavar="K",
-        help="also count SQL per workflow and cProfile K workflows in-process (before the workers start)",
-    )
-    p.add_argument(
-        "--py-spy",
-        metavar="BIN",
-        nargs="?",
-        const="py-spy",
-        default=None,
-        help="sample the workers with py-spy (BIN, default: py-spy on PATH) during each burst and summarize",
-    )
+    p.add_argument("--profile", type=int, default=0, metavar="K",
+                   help="also count SQL per workflow and cProfile K workflows in-process (before the workers start)")
+    p.add_argument("--py-spy", metavar="BIN", nargs="?", const="py-spy", default=None,
+                   help="sample the workers with py-spy (BIN, default: py-spy on PATH) during each burst and summarize")
     p.add_argument("--profile-only", action="store_true", help="stop after --profile (no workers, no contest)")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (worker logs) after the run")
     return p.parse_args()

@@ -1,5 +1,4 @@
 """The demo's one model: an order whose fulfilment runs as a durable workflow."""
-
 from __future__ import annotations
 
 from django.db import models

@@ -1,5 +1,4 @@
 """The demo page: create orders, watch their workflows, approve or reject them."""
-
 from __future__ import annotations
 
 import json

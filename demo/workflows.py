@@ -5,7 +5,6 @@ durableflows imports this module at startup (every installed app's
 ``demo.fulfil_order``. The activities are fast, deterministic fakes that only
 update the ``Order`` row; a real shop would call its payment and shipping APIs here.
 """
-
 from __future__ import annotations
 
 from datetime import timedelta

@@ -122,7 +122,8 @@ def _check_connections() -> list[checks.CheckMessage]:
         messages.append(
             checks.Warning(
                 "SQLite runs with settings that make workers wait on one another",
-                hint='for several worker processes on SQLite, use in DATABASES["default"]:\n' + SQLITE_SNIPPET,
+                hint="for several worker processes on SQLite, use in DATABASES[\"default\"]:\n"
+                + SQLITE_SNIPPET,
                 id="durableflows.W004",
             )
         )

@@ -70,14 +70,7 @@ def start(
 ) -> WorkflowHandle[R]: ...
 @overload
 def start(
-    workflow: Callable[..., Awaitable[R]],
-    a: Any,
-    b: Any,
-    c: Any,
-    d: Any,
-    e: Any,
-    /,
-    *args: Any,
+    workflow: Callable[..., Awaitable[R]], a: Any, b: Any, c: Any, d: Any, e: Any, /, *args: Any,
     **options: Unpack[StartOptions],
 ) -> WorkflowHandle[R]: ...
 @overload
@@ -157,14 +150,7 @@ async def astart(
 ) -> WorkflowHandle[R]: ...
 @overload
 async def astart(
-    workflow: Callable[..., Awaitable[R]],
-    a: Any,
-    b: Any,
-    c: Any,
-    d: Any,
-    e: Any,
-    /,
-    *args: Any,
+    workflow: Callable[..., Awaitable[R]], a: Any, b: Any, c: Any, d: Any, e: Any, /, *args: Any,
     **options: Unpack[StartOptions],
 ) -> WorkflowHandle[R]: ...
 @overload

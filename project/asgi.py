@@ -1,5 +1,4 @@
 """ASGI entry point."""
-
 import os
 
 from django.core.asgi import get_asgi_application

@@ -1,5 +1,4 @@
 """The project's Celery app: `celery -A project worker` runs workflows, activities and housekeeping."""
-
 import os
 
 from celery import Celery

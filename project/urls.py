@@ -1,5 +1,4 @@
 """URLs of the demo project: the admin, durableflows' REST API, and the demo page."""
-
 from django.contrib import admin
 from django.urls import include, path
 

@@ -3,7 +3,6 @@
 Service fixtures (``redis_url``, ``postgres``, ``row_locking_database``) skip when the service cannot be
 reached, or fail when DURABLEFLOWS_REQUIRE_SERVICES=1 (as CI sets it).
 """
-
 from __future__ import annotations
 
 import os
@@ -56,10 +55,8 @@ def redis_reachable(url: str) -> str | None:
 def redis_url() -> str:
     """A reachable Redis URL: CELERY_BROKER_URL when it is Redis, else DURABLEFLOWS_TEST_REDIS_URL or localhost."""
     broker = os.environ.get("CELERY_BROKER_URL", "")
-    url = (
-        broker
-        if broker.startswith(("redis://", "rediss://"))
-        else (os.environ.get("DURABLEFLOWS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
+    url = broker if broker.startswith(("redis://", "rediss://")) else (
+        os.environ.get("DURABLEFLOWS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
     )
     problem = redis_reachable(url)
     if problem:

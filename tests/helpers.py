@@ -1,5 +1,4 @@
 """Small helpers shared by the test suites (importable as ``tests.helpers``)."""
-
 from __future__ import annotations
 
 import os

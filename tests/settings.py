@@ -6,7 +6,6 @@ while the demo project itself never installs them. Their state (the SQLite test
 database, the filesystem broker's folder) lives in ``var/test/``, apart from the
 demo's, so ``./run.sh`` and ``./test.sh`` can run side by side on one checkout.
 """
-
 import os
 from pathlib import Path
 

@@ -1,5 +1,4 @@
 """A Django app holding the benchmark's workflow, activities and plain Celery tasks."""
-
 from django.apps import AppConfig
 
 

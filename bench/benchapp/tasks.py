@@ -4,7 +4,6 @@ The first two ignore their results like the project's default; the last one
 stores its result in the Redis result backend, which is how the benchmark sees
 that a chain has finished (and when: the stored ``date_done``).
 """
-
 from celery import shared_task
 
 

@@ -1,5 +1,4 @@
 """The durableflows contender: three trivial activities run in sequence by one workflow."""
-
 from __future__ import annotations
 
 import durableflows as df

@@ -42,7 +42,6 @@ def _is_ours(view: Any) -> bool:
 
 # Type checkers see the mixin as the view it is mixed into; at run time it is a plain class ahead of it.
 
-
 class DocsViewMixin(OwnAuthentication):
     """Signed-in users only (operations still check their own permissions); a browser is sent to sign in."""
 

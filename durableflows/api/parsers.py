@@ -27,7 +27,9 @@ MAX_JSON_DEPTH = MAX_DEPTH + 2
 class LimitedJSONParser(JSONParser):
     """``JSONParser`` with a size limit (DRF reads the raw stream, bypassing Django's check) and the checks above."""
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
+    def parse(
+        self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> Any:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         if limit is not None and stream is not None:
             body = stream.read(limit + 1)

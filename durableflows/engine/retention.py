@@ -183,7 +183,7 @@ def _raw_delete(queryset: QuerySet) -> int:
 REST_FACTOR = 1.0
 #: ...and long enough that one worker deletes at most this many runs per second: above the 500 closed
 #: runs/s a busy deployment produces, and no more of the machine than that takes.
-MAX_RUNS_PER_SECOND = 750.0
+MAX_RUNS_PER_SECOND = 600.0
 
 
 def rest_after(seconds: float, runs: int) -> float:

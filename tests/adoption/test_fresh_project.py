@@ -39,7 +39,7 @@ THREADS = 20
 pytestmark = [pytest.mark.integration, pytest.mark.adoption, pytest.mark.timeout(900)]
 
 #: Added to the docs' workflows.py: a workflow that needs a signal, for the concurrent signalling threads.
-ORDER_WORKFLOW = """
+ORDER_WORKFLOW = '''
 
 from datetime import timedelta
 
@@ -56,10 +56,10 @@ async def order(order: int) -> dict:
     decision = await df.wait_signal("approve", timeout=timedelta(minutes=10))
     df.set_var("stage", "approved")
     return {"reservation": reservation, "by": decision["by"]}
-"""
+'''
 
 #: Run with the fresh venv's Python inside the project: what a user's view, shell or task does.
-LOAD_SCRIPT = """
+LOAD_SCRIPT = '''
 import json, os, sys, time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -99,7 +99,7 @@ print(json.dumps({
     "signal_s": round(signalled - started, 3),
     "total_s": round(done - began, 3),
 }))
-"""
+'''
 
 
 def redis_url() -> str:

@@ -43,7 +43,7 @@ def call(client: APIClient, method: str, path: str, body: dict | None):
 def test_anonymous_is_refused(waiting, method, path, body, permission):
     response = call(APIClient(), method, path, body)
     assert response.status_code == 401
-    assert response["WWW-Authenticate"] == "Token"
+    assert response["WWW-Authenticate"] == 'Token'
     assert df.get_handle("order-1").status == df.Status.RUNNING
 
 

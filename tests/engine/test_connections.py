@@ -1,5 +1,4 @@
 """Workers keep their database connection between tasks, and still retire it when it is old or broken."""
-
 import time
 from types import SimpleNamespace
 

@@ -1,5 +1,4 @@
 """The path a worker takes: one message carries a workflow through its activities, settling each inline."""
-
 from datetime import timedelta
 
 import pytest

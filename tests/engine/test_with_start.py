@@ -47,19 +47,13 @@ def test_signal_with_start_rolls_back_with_the_callers_transaction(durableflows_
 
 
 def test_update_with_start_starts_or_updates_and_returns_the_result(durableflows_env):
-    assert (
-        durableflows_env.update_with_start(
-            checkout, "c-9", id="cart-9", update="add_item", update_args=[Item("apple", 1)]
-        )
-        == 1
-    )
+    assert durableflows_env.update_with_start(
+        checkout, "c-9", id="cart-9", update="add_item", update_args=[Item("apple", 1)]
+    ) == 1
     run = WorkflowRun.objects.get()
-    assert (
-        durableflows_env.update_with_start(
-            checkout, "c-9", id="cart-9", update="add_item", update_args=[Item("pear", 1)], update_id="u-pear"
-        )
-        == 2
-    )
+    assert durableflows_env.update_with_start(
+        checkout, "c-9", id="cart-9", update="add_item", update_args=[Item("pear", 1)], update_id="u-pear"
+    ) == 2
     assert WorkflowRun.objects.get() == run
     assert UpdateRequest.objects.count() == 2
     with pytest.raises(df.UpdateRejected):

@@ -75,9 +75,7 @@ def test_a_schedule_starts_a_class_workflow(durableflows_env):
     durableflows_env.sleep(timedelta(days=1))
     run = WorkflowRun.objects.get(workflow_id__startswith="greet-daily@")
     assert (run.workflow_name, run.status, run.result) == (
-        "classes_engine.composer",
-        "completed",
-        {"salutation": "Morning", "name": "MORNING, TEAM!"},
+        "classes_engine.composer", "completed", {"salutation": "Morning", "name": "MORNING, TEAM!"}
     )
 
 

@@ -7,7 +7,6 @@ why every test here uses ``@pytest.mark.django_db(transaction=True)``: rows must
 be committed for another process to see them. A worker's log goes to a file in
 the test's tmp dir and is printed when the test fails.
 """
-
 from __future__ import annotations
 
 import os

@@ -1,5 +1,4 @@
 """Bad input gets a clear error and stores nothing. No worker needed."""
-
 from __future__ import annotations
 
 import pytest

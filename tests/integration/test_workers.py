@@ -3,7 +3,6 @@
 Only the public API is used: ``df.start``, ``handle.result``, ``handle.history``,
 ``handle.status``, ``df.get_handle``.
 """
-
 from __future__ import annotations
 
 import signal

@@ -5,7 +5,6 @@ that must be observed or held from the test process talk to it through files in
 a directory the test passes as an argument: ``<name>.started.<attempt>.<pid>``
 says an attempt began, ``<name>.open`` lets a gated attempt finish.
 """
-
 from __future__ import annotations
 
 import asyncio

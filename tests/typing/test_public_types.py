@@ -9,7 +9,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
-USER_CODE = """
+USER_CODE = '''
 import durableflows as df
 
 
@@ -85,7 +85,7 @@ async def wrong() -> None:
     df.start(charge, 1)  # WRONG: an activity is not a workflow
     missing: str = Checkout().count()  # WRONG: the query method still returns an int
     df.start(Checkout, "cart-1", idd="x")  # WRONG: no such option
-"""
+'''
 
 
 def test_type_checkers_flag_a_start_that_does_not_fit_the_workflow(tmp_path):
