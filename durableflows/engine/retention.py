@@ -1,15 +1,16 @@
 """Retention: delete closed runs, with their history and tasks, once ``DURABLEFLOWS["RETENTION"]`` has passed.
 
-Each batch is one short transaction of set-based statements, one per table that
-refers to the runs (``DELETE ... WHERE run_id IN (...)``), never Django's delete
-collector, which loads what it deletes. A batch holds at most ``RETENTION_BATCH``
-runs and about :data:`MAX_EVENTS_PER_BATCH` events, so a large backlog, or one huge
-history, never holds the write lock for long. Open runs are never deleted, nor
+Each batch is a few set-based statements, one per table that refers to the runs
+(``DELETE ... WHERE run_id IN (...)``), never Django's delete collector, which loads
+what it deletes; in one short transaction (on SQLite, a transaction per statement).
+A batch holds at most ``RETENTION_BATCH`` runs and :func:`events_per_batch` events, so
+a large backlog, or one huge history, never holds the write lock for long. Open runs are never deleted, nor
 closed runs whose parent or a child is still open: the open one still needs the link.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import threading
@@ -17,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import Exists, Min, OuterRef, QuerySet
@@ -114,7 +116,7 @@ def _delete_batch(cutoff: datetime, size: int) -> tuple[int, int, bool]:
 
     Returns (runs deleted, events deleted, whether more may be waiting).
     """
-    with write_transaction():
+    with _batch_transaction():
         candidates = expired_runs(cutoff).order_by("closed_at").select_for_update(skip_locked=True)
         rows = list(candidates.values_list("pk", "history_length")[:size])
         if not rows:
@@ -133,12 +135,27 @@ def _delete_batch(cutoff: datetime, size: int) -> tuple[int, int, bool]:
         return len(ids), events, len(rows) == size or len(ids) < len(rows)
 
 
+def _split_statements() -> bool:
+    """On SQLite every writer waits for one lock: each statement of a batch then commits on its own and
+    hands the lock back, instead of holding it for the whole batch (an interrupted batch is finished later)."""
+    return connections[DEFAULT_DB_ALIAS].vendor == "sqlite"
+
+
+def _batch_transaction() -> contextlib.AbstractContextManager[Any]:
+    return contextlib.nullcontext() if _split_statements() else write_transaction()
+
+
+def _statement_transaction() -> contextlib.AbstractContextManager[Any]:
+    return write_transaction() if _split_statements() else contextlib.nullcontext()
+
+
 def _delete_history_slice(run_id: uuid.UUID, size: int) -> int:
     """Delete the oldest ``size`` events of one run; 0 once its history is gone."""
     first = HistoryEvent.objects.filter(run_id=run_id).aggregate(first=Min("sequence"))["first"]
     if first is None:
         return 0
-    return _raw_delete(HistoryEvent.objects.filter(run_id=run_id, sequence__lt=first + size))
+    with _statement_transaction():
+        return _raw_delete(HistoryEvent.objects.filter(run_id=run_id, sequence__lt=first + size))
 
 
 def _delete_runs(ids: list[uuid.UUID]) -> int:
@@ -146,16 +163,18 @@ def _delete_runs(ids: list[uuid.UUID]) -> int:
     events = 0
     for relation in _relations_to_runs():
         rows = relation.related_model._base_manager.filter(**{f"{relation.field.name}__in": ids})
-        if relation.on_delete is models.CASCADE:
-            deleted = _raw_delete(rows)
-            events += deleted if relation.related_model is HistoryEvent else 0
-        elif relation.on_delete is models.SET_NULL:
-            rows.update(**{relation.field.name: None})
+        with _statement_transaction():
+            if relation.on_delete is models.CASCADE:
+                deleted = _raw_delete(rows)
+                events += deleted if relation.related_model is HistoryEvent else 0
+            elif relation.on_delete is models.SET_NULL:
+                rows.update(**{relation.field.name: None})
     runs = WorkflowRun._base_manager.filter(pk__in=ids)
-    if any(r.on_delete not in _SET_BASED for r in _relations_to_runs()):
-        runs.delete()  # PROTECT, RESTRICT or SET_DEFAULT somewhere: Django's collector enforces them
-    else:
-        runs._raw_delete(DEFAULT_DB_ALIAS)  # what refers to them is gone or unlinked above
+    with _statement_transaction():
+        if any(r.on_delete not in _SET_BASED for r in _relations_to_runs()):
+            runs.delete()  # PROTECT, RESTRICT or SET_DEFAULT somewhere: Django's collector enforces them
+        else:
+            runs._raw_delete(DEFAULT_DB_ALIAS)  # what refers to them is gone or unlinked above
     return events
 
 
@@ -179,8 +198,8 @@ def _raw_delete(queryset: QuerySet) -> int:
 # -- the purge loop in every worker ---------------------------------------------------------------
 
 #: Between two batches the purge rests at least this many times as long as the last batch took, so
-#: other writers get the database (on SQLite, the single write lock) at least half the time...
-REST_FACTOR = 1.0
+#: other writers get the database (on SQLite, the single write lock) a third of the time or more...
+REST_FACTOR = 0.5
 #: ...and long enough that one worker deletes at most this many runs per second: above the 500 closed
 #: runs/s a busy deployment produces, and no more of the machine than that takes.
 MAX_RUNS_PER_SECOND = 600.0
