@@ -77,6 +77,9 @@ class WorkflowRun(models.Model):
             models.Index(fields=["started_at", "run_id"], name="df_run_started"),
             models.Index(fields=["closed_at", "run_id"], name="df_run_closed"),
             models.Index(fields=["-created_at", "run_id"], name="df_run_stuck", condition=~Q(task_error="")),
+            # a run's children: once SQLite's ANALYZE has seen that most runs have no parent, it scans the
+            # table rather than use the plain foreign-key index; this one holds only runs that have one
+            models.Index(fields=["parent"], name="df_run_parent", condition=Q(parent__isnull=False)),
         ]
         permissions = [
             ("start_workflow", "Can start workflows"),

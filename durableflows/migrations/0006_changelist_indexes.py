@@ -53,5 +53,9 @@ class Migration(migrations.Migration):
             model_name='workflowrun',
             index=models.Index(condition=models.Q(('task_error', ''), _negated=True), fields=['-created_at', 'run_id'], name='df_run_stuck'),
         ),
+        migrations.AddIndex(
+            model_name='workflowrun',
+            index=models.Index(condition=models.Q(('parent__isnull', False)), fields=['parent'], name='df_run_parent'),
+        ),
         migrations.RunPython(add_trigram_index, drop_trigram_index, elidable=True),
     ]

@@ -149,3 +149,17 @@ def test_on_postgresql_a_big_result_shows_an_estimated_count_and_pages_past_it_a
         assert client.get("/admin/durableflows/workflowrun/?workflow_name=ops.est").status_code == 200
     assert not any("COUNT(" in q["sql"] for q in queries.captured_queries if "durableflows_workflowrun" in q["sql"])
     assert client.get("/admin/durableflows/workflowrun/?p=9").status_code == 200  # past the end: empty, not an error
+
+
+def test_a_runs_children_are_read_through_an_index_even_after_sqlite_analyzed_the_table():
+    """Most runs have no parent; once ANALYZE saw that, SQLite scanned every run for a run's children."""
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL's statistics count NULLs apart")
+    WorkflowRun.objects.bulk_create(WorkflowRun(workflow_id=f"orphan-{i}", workflow_name="ops.o") for i in range(2_000))
+    parent = WorkflowRun.objects.first()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+        sql, params = WorkflowRun.objects.filter(parent=parent).query.sql_with_params()
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+    assert "SEARCH" in plan and "SCAN" not in plan, plan  # found by key, not by reading every run
