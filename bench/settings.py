@@ -4,10 +4,12 @@
 benchmark's workflow, activities and plain Celery tasks are registered on both
 sides while the demo project never installs them.
 """
+
+import json
 import os
 
 from project.settings import *  # noqa: F403
-from project.settings import CELERY_BROKER_URL, INSTALLED_APPS
+from project.settings import CELERY_BROKER_URL, DURABLEFLOWS, INSTALLED_APPS
 
 INSTALLED_APPS = [*INSTALLED_APPS, "bench.benchapp"]
 
@@ -17,3 +19,6 @@ DEBUG = os.environ.get("DJANGO_DEBUG", "0") == "1"
 # Only the last task of the baseline chain stores a result (the chain's "workflow result").
 # durableflows' own tasks keep ignore_result=True, so this backend costs them nothing.
 CELERY_RESULT_BACKEND = os.environ.get("BENCH_RESULT_BACKEND", CELERY_BROKER_URL)
+
+# bench/retention.py gives its workers a retention period (JSON: {"RETENTION": seconds, ...}).
+DURABLEFLOWS = {**DURABLEFLOWS, **json.loads(os.environ.get("BENCH_DURABLEFLOWS", "{}"))}

@@ -77,6 +77,13 @@ class WorkflowRun(models.Model):
             models.Index(fields=["rung_at"], name="df_run_rung_at", condition=Q(rung_at__isnull=False)),
             models.Index(fields=["closed_at"], name="df_run_closed_at", condition=Q(closed_at__isnull=False)),
             models.Index(fields=["subject_type", "subject_id"], name="df_run_subject"),
+            # the changelist's other orderings (Django adds the primary key to every one) and its "stuck" filter
+            models.Index(fields=["started_at", "run_id"], name="df_run_started"),
+            models.Index(fields=["closed_at", "run_id"], name="df_run_closed"),
+            models.Index(fields=["-created_at", "run_id"], name="df_run_stuck", condition=~Q(task_error="")),
+            # a run's children: once SQLite's ANALYZE has seen that most runs have no parent, it scans the
+            # table rather than use the plain foreign-key index; this one holds only runs that have one
+            models.Index(fields=["parent"], name="df_run_parent", condition=Q(parent__isnull=False)),
         ]
         permissions = [
             ("start_workflow", "Can start workflows"),

@@ -74,6 +74,7 @@ class Timeline:
     start: datetime
     end: datetime
     lanes: list[Lane]
+    hidden_lanes: int = 0  # lanes left out (the oldest) to keep the picture readable
 
     @property
     def span(self) -> float:
@@ -85,10 +86,12 @@ def build_timeline(
     *,
     now: datetime,
     pending_activities: Iterable[dict[str, Any]] = (),
+    max_lanes: int | None = None,
 ) -> Timeline:
     """The lanes of a run: the run, one per activity / timer / child / update in order of appearance, then signals.
 
     ``pending_activities`` (from ``handle.describe()``) adds retry marks for attempts still in progress.
+    ``max_lanes`` keeps the newest activity / timer / child / update lanes and counts the others.
     """
     if not events:
         return Timeline(now, now, [])
@@ -178,9 +181,11 @@ def build_timeline(
             last = f"{last_error.get('type', '')}: {last_error.get('message', '')}"
             lanes[key].marks.append(Mark(now, "retry", f"attempt {attempt} pending; last error {last}"))
 
-    all_lanes = [run, *lanes.values()] + ([signals] if signals.marks else [])
+    kept = list(lanes.values())
+    hidden = max(len(kept) - max_lanes, 0) if max_lanes is not None else 0
+    all_lanes = [run, *kept[hidden:]] + ([signals] if signals.marks else [])
     end = run_bar.end or now
-    return Timeline(events[0].timestamp, max(end, events[-1].timestamp), all_lanes)
+    return Timeline(events[0].timestamp, max(end, events[-1].timestamp), all_lanes, hidden)
 
 
 # --- drawing ---------------------------------------------------------------------------
@@ -233,7 +238,7 @@ def render_svg(timeline: Timeline) -> SafeString:
     if not timeline.lanes:
         return mark_safe('<p class="df-timeline-empty">No history yet.</p>')
     plot = WIDTH - LABEL_WIDTH - 10
-    height = AXIS_HEIGHT + LANE_HEIGHT * len(timeline.lanes) + 6
+    height = AXIS_HEIGHT + LANE_HEIGHT * (len(timeline.lanes) + bool(timeline.hidden_lanes)) + 6
 
     def x(at: datetime) -> float:
         offset = (at - timeline.start).total_seconds() / timeline.span
@@ -252,8 +257,13 @@ def render_svg(timeline: Timeline) -> SafeString:
             f'<text x="{tick_x:.1f}" y="{AXIS_HEIGHT - 8}" font-size="10" text-anchor="{anchor}" '
             f'fill="currentColor">{escape(label)}</text>'
         )
+    if timeline.hidden_lanes:
+        parts.append(
+            f'<text class="df-more-lanes" x="4" y="{AXIS_HEIGHT + LANE_HEIGHT * 1.5 + 4:.1f}" font-size="11" '
+            f'font-style="italic" fill="currentColor">{timeline.hidden_lanes} earlier lane(s) not drawn</text>'
+        )
     for index, lane in enumerate(timeline.lanes):
-        top = AXIS_HEIGHT + index * LANE_HEIGHT
+        top = AXIS_HEIGHT + (index + bool(timeline.hidden_lanes and index)) * LANE_HEIGHT
         mid = top + LANE_HEIGHT / 2
         parts.append(
             f'<g class="df-lane"><text x="4" y="{mid + 4:.1f}" font-size="11" fill="currentColor">'

@@ -4,6 +4,7 @@ Everything a deployment changes comes from the environment: ``DATABASE_URL``
 (dj-database-url; a SQLite file by default) and ``CELERY_BROKER_URL`` (Redis in
 production; kombu's server-less filesystem transport by default).
 """
+
 import os
 from pathlib import Path
 
@@ -138,6 +139,8 @@ DURABLEFLOWS = {
     for key, env in [
         ("HOUSEKEEPING_INTERVAL", "DURABLEFLOWS_HOUSEKEEPING_INTERVAL"),
         ("REDELIVERY_TIMEOUT", "DURABLEFLOWS_REDELIVERY_TIMEOUT"),
+        ("RETENTION", "DURABLEFLOWS_RETENTION"),
+        ("RETENTION_INTERVAL", "DURABLEFLOWS_RETENTION_INTERVAL"),
     ]
     if env in os.environ
 }

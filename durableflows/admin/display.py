@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +13,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from ..models import WorkflowRun
 from ..runtime import Event, EventType
@@ -84,6 +86,23 @@ def compact_timestamp(value: datetime | None, now: datetime | None = None) -> Sa
 
 def pretty_json(value: Any) -> SafeString:
     return format_html('<pre class="df-json">{}</pre>', as_json(value, indent=2))
+
+
+def event_rows(events: Iterable[Event]) -> SafeString:
+    """The rows of the event table, escaped with the standard library: a template loop, or ``format_html``
+    per cell, costs several times more per row, and a page has a hundred."""
+    rows = []
+    for event in events:
+        summary = event_summary(event) or "data"
+        summary = summary if len(summary) <= 140 else summary[:139] + "…"
+        stamp = format_date(timezone.localtime(event.timestamp), "Y-m-d H:i:s.u")
+        data = html.escape(as_json(event.data, indent=2), quote=False)
+        rows.append(
+            f'<tr class="df-event df-event-{html.escape(event.type)}"><td>{event.sequence}</td>'
+            f"<td>{html.escape(event.type)}</td><td>{stamp}</td><td><details><summary>{html.escape(summary)}"
+            f'</summary><pre class="df-json">{data}</pre></details></td></tr>'
+        )
+    return mark_safe("\n".join(rows))  # every value above is escaped
 
 
 def event_summary(event: Event) -> str:

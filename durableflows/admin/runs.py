@@ -12,7 +12,6 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
-from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
@@ -23,12 +22,17 @@ from django.utils.safestring import SafeString
 from ..errors import DurableFlowsError
 from ..models import WorkflowRun
 from ..timeline import build_timeline, render_svg
-from .display import as_json, compact_timestamp, duration, event_summary, pretty_json, status_badge
+from .display import as_json, compact_timestamp, duration, event_rows, pretty_json, status_badge
 from .filters import StuckFilter, WorkflowNameFilter
 from .forms import QueryForm, ReasonForm, SignalForm, TerminateForm, UpdateForm
+from .history import event_page, timeline_window
 from .operations import OperationsMixin, handle_of
+from .paging import RunPaginator
 
-EVENTS_PER_PAGE = 50
+#: Activity, timer, child and update lanes the timeline draws at most (the newest).
+TIMELINE_LANES = 40
+#: Children linked on a run's page at most.
+CHILDREN_SHOWN = 20
 
 
 @admin.register(WorkflowRun)
@@ -49,6 +53,8 @@ class WorkflowRunAdmin(OperationsMixin, admin.ModelAdmin):
     date_hierarchy = None
     list_per_page = 50
     show_full_result_count = False  # one COUNT per page, not two, on tables of millions of runs
+    paginator = RunPaginator  # deep pages by key; an estimated count when unfiltered on PostgreSQL
+    ordering = ["-created_at", "run_id"]  # the order of the df_run_created index (Django would add "-pk")
     list_select_related = ["parent"]
     actions = ["cancel_selected", "terminate_selected"]
     change_form_template = "admin/durableflows/workflowrun/change_form.html"
@@ -83,12 +89,15 @@ class WorkflowRunAdmin(OperationsMixin, admin.ModelAdmin):
     # -- the changelist -----------------------------------------------------------------------
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
         """Workflow id contains the term, or the run id is the term (a UUID)."""
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        condition = Q(workflow_id__icontains=term)
         try:
-            run_id = uuid.UUID(search_term.strip())
+            condition |= Q(run_id=uuid.UUID(term))
         except ValueError:
-            return results, may_have_duplicates
-        return queryset.filter(Q(pk__in=results.values("pk")) | Q(run_id=run_id)), may_have_duplicates
+            pass
+        return queryset.filter(condition), False  # one condition on one table: no subquery, no duplicates
 
     @admin.display(description="status", ordering="status")
     def status_display(self, run: WorkflowRun) -> SafeString:
@@ -131,13 +140,13 @@ class WorkflowRunAdmin(OperationsMixin, admin.ModelAdmin):
         handle = handle_of(run)
         try:
             description = handle.describe()
-            events = handle.history()
         except DurableFlowsError:  # the run vanished (retention) between the lookup and here
-            description, events = {}, []
+            description = {}
         now = timezone.now()
         pending = description.get("pending_activities", [])
-        timeline = build_timeline(events, now=now, pending_activities=pending)
-        page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("events_page"))
+        window, earlier = timeline_window(run)
+        timeline = build_timeline(window, now=now, pending_activities=pending, max_lanes=TIMELINE_LANES)
+        page = event_page(run, request.GET)
         allowed = self.operation_permissions(request)
         return {
             # the status as read before the history, so a page that says "completed" shows the completion too
@@ -146,8 +155,10 @@ class WorkflowRunAdmin(OperationsMixin, admin.ModelAdmin):
             "description": description,
             "pending_activities": [{**item, "heartbeat_json": as_json(item["heartbeat_details"])} for item in pending],
             "timeline_svg": render_svg(timeline),
+            "timeline_window": {"first": window[0].sequence if window else 0, "earlier": sorted(earlier.items())},
             "events_page": page,
-            "event_rows": [(event, event_summary(event), pretty_json(event.data)) for event in page],
+            "events_total": max(page.total, window[-1].sequence if window else 0),
+            "event_rows": event_rows(page.events),
             "df_permissions": allowed,
             "df_open": run.is_open,
             "signal_form": SignalForm(auto_id="id_signal_%s"),
@@ -212,10 +223,14 @@ class WorkflowRunAdmin(OperationsMixin, admin.ModelAdmin):
 
     @admin.display(description="children")
     def children_links(self, run: WorkflowRun) -> SafeString | str:
-        children = list(run.children.order_by("created_at"))
+        children = list(run.children.order_by("created_at")[: CHILDREN_SHOWN + 1])
         if not children:
             return "—"
-        return format_html_join(", ", "{}", ((self._run_link(child),) for child in children))
+        links = format_html_join(", ", "{}", ((self._run_link(child),) for child in children[:CHILDREN_SHOWN]))
+        if len(children) > CHILDREN_SHOWN:
+            more = run.children.count() - CHILDREN_SHOWN
+            links += format_html(" and {} more", more)
+        return links
 
     @admin.display(description="continued from")
     def continued_from_link(self, run: WorkflowRun) -> SafeString | str:

@@ -1,6 +1,6 @@
 """The sweep every worker runs: fire due timers, time out activities, re-send lost doorbells
-(``probes`` tell them from queued ones; ``broker`` tells when Redis lost them all), start due
-schedules (``scheduler``) and purge expired runs (``retention``).
+(``probes`` tell them from queued ones; ``broker`` tells when Redis lost them all) and start due
+schedules (``scheduler``). Retention purges in a thread of its own (``purger``).
 
 Each step claims its rows with ``SELECT ... FOR UPDATE SKIP LOCKED`` (on
 PostgreSQL; SQLite serializes writers anyway) and is idempotent, so any number
@@ -19,7 +19,7 @@ from ..conf import df_settings
 from ..models import ActivityTask, InboxItem, WorkflowRun
 from ..status import Status
 from ..transactions import write_transaction
-from . import activities, broker, doorbell, probes, retention, scheduler, stamps
+from . import activities, broker, doorbell, probes, scheduler, stamps
 from .timers import fire_due_timers
 
 log = logging.getLogger("durableflows.housekeeping")
@@ -37,7 +37,6 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
         "activities_dispatched": dispatch_due_activities(now),
         "runs_rung": ring_runs_needing_a_task(now),
         "schedules_started": scheduler.start_due_schedules(now),
-        "runs_purged": retention.purge_if_due(now),
         "probes_sent": probes.send_probes(now),
     }
 

@@ -18,7 +18,7 @@ from django.db import close_old_connections, connection
 
 from .. import storage
 from ..conf import df_settings
-from . import fork_guard
+from . import fork_guard, purger
 
 log = logging.getLogger("durableflows.housekeeping")
 
@@ -106,3 +106,4 @@ def connect() -> None:
     """Hook housekeeping into Celery's worker lifecycle (called from the AppConfig)."""
     celery_signals.worker_ready.connect(_on_worker_ready, dispatch_uid="durableflows.housekeeping.start")
     celery_signals.worker_shutdown.connect(_on_worker_shutdown, dispatch_uid="durableflows.housekeeping.stop")
+    purger.connect()  # retention runs in a thread of its own, never inside a sweep

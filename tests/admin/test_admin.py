@@ -135,13 +135,18 @@ def test_parent_and_children_link_to_each_other(viewer):
 
 
 def test_long_histories_are_paginated(viewer, waiting):
-    for i in range(60):
+    for i in range(120):
         waiting.signal("noise", i)
     drive(waiting.run_id)
     client = logged_in(viewer)
-    first = client.get(page(waiting.run_id)).content.decode()
-    assert "page 1 of 2" in first
-    assert "page 2 of 2" in client.get(page(waiting.run_id) + "?events_page=2").content.decode()
+    total = WorkflowRun.objects.get(pk=waiting.run_id).history_length
+    assert total > 100
+    newest = client.get(page(waiting.run_id)).content.decode()
+    assert f"events {total - 99}–{total} of {total}" in newest
+    older = re.search(r'href="\?events_before=(\d+)#df-history"', newest)
+    assert older is not None and int(older.group(1)) == total - 99
+    oldest = client.get(page(waiting.run_id) + f"?events_before={older.group(1)}").content.decode()
+    assert f"events 1–{total - 100} of {total}" in oldest and "WorkflowStarted" in oldest
 
 
 def test_pending_heartbeat_details_are_shown_as_json(viewer):

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from durableflows import storage
 from durableflows.engine import housekeeping, retention
 from durableflows.management.commands.durableflows_purge import parse_duration
-from durableflows.models import ActivityTask, HistoryEvent, InboxItem, UpdateRequest, WorkflowRun
+from durableflows.models import ActivityTask, HistoryEvent, InboxItem, Timer, UpdateRequest, WorkflowRun
 from durableflows.runtime import Event, EventType
 
 from . import schedule_workflows  # noqa: F401 - registers the workflows
@@ -108,20 +112,36 @@ def test_without_a_retention_setting_nothing_is_ever_purged(settings):
     settings.DURABLEFLOWS = {}
     make_run("ancient", closed_days_ago=3650)
     assert retention.purge(now=NOW).runs == 0
-    assert housekeeping.sweep(NOW)["runs_purged"] == 0
+    assert retention.purge_pass(now=NOW) == 0
     assert remaining() == {"ancient"}
 
 
 @pytest.mark.django_db
-def test_housekeeping_purges_per_the_setting_at_most_once_per_interval(settings, monkeypatch):
-    settings.DURABLEFLOWS = {"RETENTION": WEEK, "RETENTION_INTERVAL": 60}
-    monkeypatch.setattr(retention, "_last_pass", None)
-    make_run("old")
-    assert housekeeping.sweep(NOW)["runs_purged"] == 1
-    make_run("old-2")
-    assert housekeeping.sweep(NOW + timedelta(seconds=30))["runs_purged"] == 0  # rate-limited in this process
-    assert housekeeping.sweep(NOW + timedelta(seconds=61))["runs_purged"] == 1
-    assert remaining() == set()
+def test_the_sweep_never_purges_the_purge_pass_drains_in_paced_batches(settings, monkeypatch):
+    settings.DURABLEFLOWS = {"RETENTION": WEEK, "RETENTION_BATCH": 2}
+    for i in range(5):
+        make_run(f"old-{i}")
+    assert "runs_purged" not in housekeeping.sweep(NOW)
+    assert len(remaining()) == 5  # timers and timeouts never wait behind a purge
+    rests: list[float] = []
+    monkeypatch.setattr(retention, "REST_FACTOR", 0.0)
+    monkeypatch.setattr(retention, "MAX_RUNS_PER_SECOND", 1e9)
+    stopping = threading.Event()
+    real_wait = stopping.wait
+    monkeypatch.setattr(stopping, "wait", lambda seconds: rests.append(seconds) or real_wait(0))
+    assert retention.purge_pass(stopping, now=NOW) == 5
+    assert remaining() == set() and len(rests) == 2  # three batches, a rest between each
+
+
+@pytest.mark.django_db
+def test_a_purge_pass_stops_when_the_worker_stops(settings):
+    settings.DURABLEFLOWS = {"RETENTION": WEEK, "RETENTION_BATCH": 1}
+    for i in range(3):
+        make_run(f"old-{i}")
+    stopping = threading.Event()
+    stopping.set()
+    assert retention.purge_pass(stopping, now=NOW) == 1  # the batch in hand, then it stops
+    assert len(remaining()) == 2
 
 
 @pytest.mark.django_db
@@ -169,3 +189,96 @@ def test_purge_command_uses_the_setting_and_refuses_to_guess(settings):
     out = StringIO()
     call_command("durableflows_purge", stdout=out)
     assert out.getvalue().startswith("Deleted 0 closed run(s)")
+
+
+# -- set-based, small transactions ------------------------------------------------------------
+
+
+def add_everything(run):
+    """One row in every table that refers to a run."""
+    storage.add_fact(run, EventType.SIGNAL_RECEIVED, {"name": "late", "payload": None}, ring=False)
+    UpdateRequest.objects.create(run=run, update_id=f"u-{run.workflow_id}", name="late", state="completed")
+    Timer.objects.create(run=run, timer_id=1, fire_at=NOW + WEEK)
+
+
+@pytest.mark.django_db
+def test_every_table_loses_the_rows_of_purged_runs_and_keeps_the_others():
+    purged = [make_run(f"old-{i}") for i in range(3)]
+    kept = [make_run("recent", closed_days_ago=1), make_run("open", status="running", closed_days_ago=None)]
+    for run in purged + kept:
+        add_everything(run)
+    retention.purge(WEEK, now=NOW)
+    kept_ids = {run.pk for run in kept}
+    for model in (HistoryEvent, InboxItem, UpdateRequest, ActivityTask, Timer):
+        assert set(model.objects.values_list("run_id", flat=True)) == kept_ids, model.__name__
+    assert set(WorkflowRun.objects.values_list("pk", flat=True)) == kept_ids
+
+
+@pytest.mark.django_db
+def test_nothing_of_an_open_run_is_deleted_even_when_it_is_old():
+    open_run = make_run("open-old", status="running", closed_days_ago=None)
+    WorkflowRun.objects.filter(pk=open_run.pk).update(created_at=NOW - 100 * WEEK, started_at=NOW - 100 * WEEK)
+    add_everything(open_run)
+    before = {m: m.objects.filter(run=open_run).count() for m in (HistoryEvent, InboxItem, UpdateRequest, Timer)}
+    assert retention.purge(timedelta(seconds=1), now=NOW).runs == 0
+    assert {m: m.objects.filter(run=open_run).count() for m in before} == before
+
+
+@pytest.mark.django_db
+def test_each_batch_is_a_statement_per_table_in_short_transactions(monkeypatch):
+    for i in range(5):
+        add_everything(make_run(f"old-{i}", closed_days_ago=30 + i))
+    transactions: list[list[str]] = []
+    real = retention.write_transaction
+
+    @contextlib.contextmanager
+    def counted():
+        with real(), CaptureQueriesContext(connection) as queries:
+            yield
+        transactions.append([q["sql"] for q in queries.captured_queries])
+
+    monkeypatch.setattr(retention, "write_transaction", counted)
+    with CaptureQueriesContext(connection) as everything:
+        assert retention.purge(WEEK, now=NOW, batch_size=2).runs == 5
+    tables = {model._meta.db_table for model in (HistoryEvent, InboxItem, UpdateRequest, ActivityTask, Timer)}
+    tables.add(WorkflowRun._meta.db_table)
+    bookkeeping = ("SAVEPOINT", "RELEASE", "BEGIN", "COMMIT", "ROLLBACK")
+    statements = [q["sql"] for q in everything.captured_queries if not q["sql"].startswith(bookkeeping)]
+    deletes = [sql for sql in statements if sql.startswith("DELETE")]
+    assert len(deletes) == 3 * len(tables)  # three batches, one DELETE per table each: no collector
+    assert {next(t for t in tables if f'"{t}"' in sql) for sql in deletes} == tables
+    if connection.vendor == "sqlite":  # one write lock for everyone: each statement commits on its own
+        assert len(transactions) == 3 * (len(tables) + 2) and all(len(t) == 1 for t in transactions)
+    else:  # one transaction per batch: a SELECT, a DELETE per table, two SET NULLs (parent, continued_from)
+        assert len(transactions) == 3 and all(len(t) <= len(tables) + 3 for t in transactions)
+    assert len(statements) <= 3 * (len(tables) + 3) + 2
+
+
+@pytest.mark.django_db
+def test_a_long_history_goes_in_slices_of_bounded_transactions(monkeypatch):
+    monkeypatch.setattr(retention, "MAX_EVENTS_PER_BATCH", 4)
+    monkeypatch.setattr(retention, "MAX_EVENTS_PER_BATCH_POSTGRESQL", 4)
+    run = make_run("long")
+    more = [Event(seq, EventType.VAR_SET, NOW, {"name": "n", "value": seq}) for seq in range(4, 14)]
+    storage.append_events(run, more)
+    WorkflowRun.objects.filter(pk=run.pk).update(history_length=13)
+    make_run("short")
+    WorkflowRun.objects.filter(workflow_id="short").update(history_length=3)
+    deleted_per_batch: list[int] = []
+    real = retention._delete_batch
+
+    def recording(*args):
+        outcome = real(*args)
+        deleted_per_batch.append(outcome[1])
+        return outcome
+
+    monkeypatch.setattr(retention, "_delete_batch", recording)
+    result = retention.purge(WEEK, now=NOW)
+    assert (result.runs, result.events) == (2, 16)
+    assert max(deleted_per_batch) <= 4 and remaining() == set()
+
+
+def test_a_pass_rests_as_long_as_a_batch_took_and_caps_its_rate():
+    assert retention.rest_after(0.05, 10) == pytest.approx(0.05 * retention.REST_FACTOR)  # slow batch: duty cycle
+    fast = retention.rest_after(0.01, 500)  # a fast batch of many runs: the rate cap decides
+    assert 500 / (0.01 + fast) == pytest.approx(retention.MAX_RUNS_PER_SECOND)
