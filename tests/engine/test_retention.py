@@ -246,7 +246,8 @@ def test_each_batch_is_a_statement_per_table_in_short_transactions(monkeypatch):
     statements = [q["sql"] for q in everything.captured_queries if not q["sql"].startswith(bookkeeping)]
     deletes = [sql for sql in statements if sql.startswith("DELETE")]
     assert len(deletes) == 3 * len(tables)  # three batches, one DELETE per table each: no collector
-    assert {next(t for t in tables if f'"{t}"' in sql) for sql in deletes} == tables
+    quoted = {connection.ops.quote_name(t): t for t in tables}
+    assert {next(t for q, t in quoted.items() if q in sql) for sql in deletes} == tables
     if connection.vendor == "sqlite":  # one write lock for everyone: each statement commits on its own
         assert len(transactions) == 3 * (len(tables) + 2) and all(len(t) == 1 for t in transactions)
     else:  # one transaction per batch: a SELECT, a DELETE per table, two SET NULLs (parent, continued_from)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import signal
 
 import pytest
-from django.db import transaction
+from django.db import OperationalError, transaction
 
 import durableflows as df
 from durableflows.models import WorkflowRun
@@ -26,6 +26,8 @@ LATER_SIGNALS = 300
 SUGGEST_AFTER = 5_300
 BATCH = 500
 TIMEOUT = 120
+#: MariaDB/MySQL's error for a transaction rolled back to break a deadlock, which the client retries.
+MYSQL_DEADLOCK = 1213
 
 
 def send(workflow_id: str, amounts: range) -> None:
@@ -33,9 +35,15 @@ def send(workflow_id: str, amounts: range) -> None:
     handle = df.get_handle(workflow_id)
     chunks = [amounts[i : i + BATCH] for i in range(0, len(amounts), BATCH)]
     for chunk in chunks:
-        with transaction.atomic():
-            for amount in chunk:
-                handle.signal("add", amount)
+        for attempt in range(1, 6):
+            try:
+                with transaction.atomic():
+                    for amount in chunk:
+                        handle.signal("add", amount)
+                break
+            except OperationalError as exc:  # InnoDB picked this transaction as a deadlock's victim: retry it
+                if attempt == 5 or getattr(exc.__cause__, "args", (None,))[0] != MYSQL_DEADLOCK:
+                    raise
 
 
 def history_length(workflow_id: str) -> int:
