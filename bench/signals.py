@@ -44,7 +44,7 @@ def feed(contender: str, signals: int, batch: int, sent: list[Any]) -> float:
 
     coalescing = doorbell.ring_workflow
     if contender == "one ring per signal":
-        doorbell.ring_workflow = lambda run_id, *, queue=None, coalesce=False: coalescing(run_id, queue=queue)
+        doorbell.ring_workflow = lambda run_id, *, coalesce=False, **options: coalescing(run_id, **options)
     try:
         handle = df.start("bench.counter", id=f"counter-{contender}-{time.monotonic_ns()}")
         run_id = handle.run_id
