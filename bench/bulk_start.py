@@ -5,7 +5,7 @@
 
 A bulk start queues N doorbells at once; the backlog takes longer to drain than
 housekeeping's redelivery timeout. Housekeeping must not ring again a run whose
-first message is still queued. Measured, in one private setup (bench/run.py's:
+first message is still queued. Measured, in one private setup (bench/harness.py, as for bench/run.py:
 own redis-server, fresh database, ``celery -A project worker`` process groups):
 
 - messages published per run, by task name (a ``before_task_publish`` counter in
@@ -19,30 +19,16 @@ own redis-server, fresh database, ``celery -A project worker`` process groups):
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import shutil
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.run import (  # noqa: E402
-    REPO_DIR,
-    SETTINGS,
-    Worker,
-    _loadavg,
-    _raise_on_sigterm,
-    start_postgres,
-    start_redis,
-    wait_workers_ready,
-)
+from bench import harness  # noqa: E402
 
 COUNT_KEY = "bench:published"
 
@@ -52,12 +38,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--n", type=int, default=10000, help="workflows started in the bulk")
     parser.add_argument("--batch", type=int, default=500, help="starts per transaction")
     parser.add_argument("--ordinary", type=int, default=5, help="ordinary workflows timed behind and after the bulk")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--concurrency", type=int, default=2)
-    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--timeout", type=float, default=1800.0, help="give up after this many seconds")
-    parser.add_argument("--loglevel", default="warning")
-    parser.add_argument("--keep", action="store_true", help="keep the temp dir (worker logs, database)")
+    harness.add_setup_arguments(parser, workers=2)
     return parser.parse_args()
 
 
@@ -114,48 +96,14 @@ def latency(df, workflow, value: int, runs, timeout: float) -> float:
 
 def main() -> int:
     args = parse_args()
-    signal.signal(signal.SIGTERM, _raise_on_sigterm)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    load_start = _loadavg()
-    with contextlib.ExitStack() as stack:
-        workdir = Path(tempfile.mkdtemp(prefix="df-bulk-"))
-        if args.keep:
-            stack.callback(print, f"kept {workdir} (worker logs, database)")
-        else:
-            stack.callback(shutil.rmtree, workdir, True)
-        broker = start_redis(stack, workdir)
-        database_url = start_postgres(stack) if args.database == "postgres" else f"sqlite:///{workdir / 'bulk.sqlite3'}"
-        (workdir / "var").mkdir()
-        os.environ.update(
-            DJANGO_SETTINGS_MODULE=SETTINGS,
-            DATABASE_URL=database_url,
-            CELERY_BROKER_URL=broker,
-            DJANGO_VAR_DIR=str(workdir / "var"),
-            DJANGO_DEBUG="0",
-            BENCH_COUNT_URL=broker.rsplit("/", 1)[0] + "/1",
-            DURABLEFLOWS_LOG_LEVEL=os.environ.get("DURABLEFLOWS_LOG_LEVEL", "WARNING"),
-        )
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_DIR), os.environ.get("PYTHONPATH")]))}
-        print(f"migrating a fresh {args.database} database ...", flush=True)
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO_DIR, env=env,
-                       check=True)  # fmt: skip
-
-        import django
-
-        django.setup()
+    load_start = harness.loadavg()
+    with harness.private_setup(args, "df-bulk-", "bulk.sqlite3", count_published=True) as setup:
         from django.db import transaction
 
         import durableflows as df
         from bench.benchapp.workflows import three_steps
-        from durableflows.conf import DEFAULTS, df_settings
 
-        workers = [Worker(i, env, args.concurrency, args.loglevel, workdir) for i in range(args.workers)]
-        for worker in workers:
-            stack.callback(worker.stop)
-            worker.start()
-        print(f"starting {args.workers} worker(s) x prefork -c {args.concurrency} ...", flush=True)
-        wait_workers_ready(workers)
-        probe = Probe(broker)
+        probe = Probe(setup.services.broker)
         for i in range(10):  # warm-up: connections, caches
             latency(df, three_steps, i, probe.runs, 60)
         probe.counts_db.delete(COUNT_KEY)
@@ -194,10 +142,9 @@ def main() -> int:
         runs = args.n + args.ordinary
         doorbells = counts.get("durableflows.workflow_task", 0) + counts.get("durableflows.activity_task", 0)
         print()
-        print(f"machine: {os.cpu_count()} cores, load average at start {load_start}, at end {_loadavg()}")
+        print(f"machine: {harness.machine(load_start)}")
         print(f"workers: {args.workers} x celery worker -P prefork -c {args.concurrency}; database {args.database}")
-        print("DURABLEFLOWS: " + ", ".join(f"{k}={getattr(df_settings, k)}" for k in DEFAULTS if "REDELIVER" in k
-                                            or "HOUSEKEEPING" in k))  # fmt: skip
+        print("DURABLEFLOWS: " + harness.durableflows_settings(lambda k: "REDELIVER" in k or "HOUSEKEEPING" in k))
         print(f"bulk: {args.n} starts in {submit_s:.1f}s; {args.ordinary} ordinary behind it")
         print(f"messages published, by task: {dict(sorted(counts.items()))}")
         print(f"doorbells per run: {doorbells / runs:.3f}  (workflow + activity messages / {runs} runs)")
@@ -210,8 +157,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("\ninterrupted; everything started by the benchmark was stopped", file=sys.stderr)
-        sys.exit(130)
+    harness.run_script(main)

@@ -3,7 +3,7 @@
 
     python bench/faults.py [--n 1000] [--workers 2] [--concurrency 2] [--database sqlite|postgres]
 
-Private setup as in bench/run.py (own redis-server on a spare port, fresh database,
+The private setup of bench/harness.py, as for bench/run.py (own redis-server on a spare port, fresh database,
 ``celery -A project worker`` process groups). Each workflow (``bench.under_faults``)
 runs an activity, sleeps on a durable timer, runs two activities in parallel, waits
 for a signal and runs a last activity. While they run, as more of them complete:
@@ -27,29 +27,15 @@ import argparse
 import contextlib
 import os
 import random
-import shutil
 import signal
-import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.run import (  # noqa: E402
-    REPO_DIR,
-    SETTINGS,
-    Worker,
-    _loadavg,
-    _raise_on_sigterm,
-    free_port,
-    start_postgres,
-    stop_group,
-    wait_for,
-    wait_workers_ready,
-)
+from bench import harness  # noqa: E402
 
 #: (share of the workflows completed, fault); each fault happens once, in this order. The last comes
 #: near the end, so that the drain after it measures healing rather than the remaining work.
@@ -79,52 +65,15 @@ ONCE = {
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=1000)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--concurrency", type=int, default=2)
-    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--timeout", type=float, default=900.0, help="give up after this many seconds")
-    parser.add_argument("--loglevel", default="warning")
-    parser.add_argument("--keep", action="store_true", help="keep the temp dir (worker logs, database)")
+    harness.add_setup_arguments(parser, workers=2)
     return parser.parse_args()
-
-
-class RedisServer:
-    """A redis-server without persistence on a fixed port, which the bench can kill and start again."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.workdir = workdir
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        with (self.workdir / "redis.log").open("ab") as log:
-            self.proc = subprocess.Popen(
-                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                 "--dir", str(self.workdir)],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-            )  # fmt: skip
-        import redis
-
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
-        wait_for("redis-server", client.ping, proc=self.proc)
-        client.close()
-
-    def restart(self) -> None:
-        """SIGKILL and start again on the same port: everything it held is lost."""
-        if self.proc is not None:
-            stop_group(self.proc, signal.SIGKILL)
-        self.start()
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop_group(self.proc)
 
 
 class Supervisor:
     """Restarts any worker that is not running, like a process supervisor with restart=always."""
 
-    def __init__(self, workers: list[Worker]) -> None:
+    def __init__(self, workers: list[harness.Worker]) -> None:
         self.workers = workers
         self.restarts = 0
         self.unprompted_exits = 0
@@ -135,7 +84,7 @@ class Supervisor:
         if worker.proc is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(worker.proc.pid, signal.SIGCONT)  # a stopped group dies on SIGKILL anyway
-            stop_group(worker.proc, signal.SIGKILL)
+            harness.stop_group(worker.proc, signal.SIGKILL)
         self.killed.add(index)
 
     def signal(self, index: int, sig: int) -> None:
@@ -212,53 +161,17 @@ def check_histories(n: int) -> tuple[Counter, list[str]]:
 
 def main() -> int:
     args = parse_args()
-    signal.signal(signal.SIGTERM, _raise_on_sigterm)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    load_start = _loadavg()
-    with contextlib.ExitStack() as stack:
-        workdir = Path(tempfile.mkdtemp(prefix="df-faults-"))
-        if args.keep:
-            stack.callback(print, f"kept {workdir} (worker logs, database)")
-        else:
-            stack.callback(shutil.rmtree, workdir, True)
-        redis_server = RedisServer(workdir)
-        redis_server.start()
-        stack.callback(redis_server.stop)
-        database_url = (
-            start_postgres(stack) if args.database == "postgres" else f"sqlite:///{workdir / 'faults.sqlite3'}"
-        )
-        (workdir / "var").mkdir()
-        os.environ.update(
-            DJANGO_SETTINGS_MODULE=SETTINGS,
-            DATABASE_URL=database_url,
-            CELERY_BROKER_URL=redis_server.url,
-            DJANGO_VAR_DIR=str(workdir / "var"),
-            DJANGO_DEBUG="0",
-            DURABLEFLOWS_LOG_LEVEL=os.environ.get("DURABLEFLOWS_LOG_LEVEL", "WARNING"),
-        )
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_DIR), os.environ.get("PYTHONPATH")]))}
-        print(f"migrating a fresh {args.database} database ...", flush=True)
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO_DIR, env=env,
-                       check=True)  # fmt: skip
-
-        import django
-
-        django.setup()
+    load_start = harness.loadavg()
+    with harness.private_setup(args, "df-faults-", "faults.sqlite3") as setup:
         from django.db import transaction
         from django.db.models import Max
 
         import durableflows as df
         from bench.benchapp.workflows import under_faults
-        from durableflows.conf import DEFAULTS, df_settings
         from durableflows.models import WorkflowRun
         from durableflows.status import OPEN_STATUSES
 
-        workers = [Worker(i, env, args.concurrency, args.loglevel, workdir) for i in range(args.workers)]
-        for worker in workers:
-            stack.callback(worker.stop)
-            worker.start()
-        print(f"starting {args.workers} worker(s) x prefork -c {args.concurrency} ...", flush=True)
-        wait_workers_ready(workers)
+        workers = setup.workers
         supervisor = Supervisor(workers)
 
         print(f"starting {args.n} workflows, then the faults ...", flush=True)
@@ -288,7 +201,7 @@ def main() -> int:
                 elif fault.startswith("continue"):
                     supervisor.signal(index, signal.SIGCONT)
                 elif fault == "restart redis":
-                    redis_server.restart()
+                    setup.services.redis.restart()
                 elif fault == "duplicate deliveries":
                     fault += f" ({duplicate_deliveries()} messages)"
                 elif fault == "signal all":
@@ -309,10 +222,10 @@ def main() -> int:
         statuses, problems = check_histories(args.n)
 
         print()
-        print(f"machine: {os.cpu_count()} cores, load average at start {load_start}, at end {_loadavg()}")
+        print(f"machine: {harness.machine(load_start)}")
         print(f"workers: {args.workers} x celery worker -P prefork -c {args.concurrency}; database {args.database}")
-        print("DURABLEFLOWS: " + ", ".join(f"{k}={getattr(df_settings, k)}" for k in DEFAULTS
-                                            if "REDELIVER" in k or "HOUSEKEEPING_INTERVAL" in k))  # fmt: skip
+        shown = harness.durableflows_settings(lambda k: "REDELIVER" in k or "HOUSEKEEPING_INTERVAL" in k)
+        print(f"DURABLEFLOWS: {shown}")
         print(f"workers restarted by the supervisor: {supervisor.restarts} "
               f"({supervisor.unprompted_exits} exited on their own)")  # fmt: skip
         print(f"runs: {dict(statuses)}")
@@ -323,8 +236,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("\ninterrupted; everything started by the benchmark was stopped", file=sys.stderr)
-        sys.exit(130)
+    harness.run_script(main)

@@ -20,18 +20,19 @@ import base64
 import importlib
 import io
 import json
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
-REPO_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import setup_in_process  # noqa: E402
+
 NAMES = ["shop.fulfil_order", "shop.refund", "mail.digest", "billing.invoice", "sync.inventory"]
 STATUSES = ["completed"] * 80 + ["failed"] * 8 + ["cancelled", "terminated"] + ["running"] * 9 + ["pending"]
 NOW = datetime(2026, 11, 30, 0, 0, tzinfo=UTC)
@@ -48,15 +49,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=15)
     options = parser.parse_args()
 
-    scratch = Path(tempfile.mkdtemp(prefix="df-pages-"))
-    os.environ["DATABASE_URL"] = options.database_url or f"sqlite:///{scratch / 'small.sqlite3'}"
-    os.environ["DJANGO_VAR_DIR"] = str(scratch)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "project.settings"
-    os.environ["DJANGO_DEBUG"] = "0"
-    sys.path.insert(0, str(REPO_DIR))
-    import django
-
-    django.setup()
+    scratch = setup_in_process("df-pages-", "small.sqlite3", options.database_url, "project.settings", DJANGO_DEBUG="0")
     from django.db import connection
 
     # Two databases side by side (two schemas of one PostgreSQL database, or two SQLite files), so that

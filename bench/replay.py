@@ -27,7 +27,6 @@ import gc
 import os
 import statistics
 import sys
-import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -35,7 +34,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-REPO_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import setup_in_process  # noqa: E402
+
 clock = time.perf_counter
 
 
@@ -56,15 +58,8 @@ def main() -> None:
     global clock
     clock = time.process_time if options.clock == "cpu" else time.perf_counter
 
-    scratch = Path(tempfile.mkdtemp(prefix="df-replay-"))
-    os.environ["DATABASE_URL"] = options.database_url or f"sqlite:///{scratch / 'replay.sqlite3'}"
-    os.environ["DJANGO_VAR_DIR"] = str(scratch)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
-    os.environ.setdefault("DJANGO_DEBUG", "0")
-    sys.path.insert(0, str(REPO_DIR))
-    import django
-
-    django.setup()
+    debug = os.environ.get("DJANGO_DEBUG", "0")
+    setup_in_process("df-replay-", "replay.sqlite3", options.database_url, "bench.settings", DJANGO_DEBUG=debug)
     from django.core.management import call_command
     from django.db import connection
 

@@ -21,13 +21,15 @@ import os
 import random
 import shutil
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-REPO_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import Worker, pct, setup_in_process, wait_workers_ready  # noqa: E402
+
 DAY = 86_400
 
 
@@ -42,25 +44,14 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=300.0, help="give up on the purge after this")
     options = parser.parse_args()
 
-    scratch = Path(tempfile.mkdtemp(prefix="df-retention-"))
-    env = {
-        **os.environ,
-        "DATABASE_URL": options.database_url or f"sqlite:///{scratch / 'retention.sqlite3'}",
-        "DJANGO_VAR_DIR": str(scratch),
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "DJANGO_DEBUG": "0",
-        "CELERY_BROKER_URL": options.broker,
-        "BENCH_RESULT_BACKEND": options.broker,
-    }
-    os.environ.update(env)
-    sys.path.insert(0, str(REPO_DIR))
-    import django
-
-    django.setup()
+    scratch = setup_in_process(
+        "df-retention-", "retention.sqlite3", options.database_url, "bench.settings",
+        DJANGO_DEBUG="0", CELERY_BROKER_URL=options.broker, BENCH_RESULT_BACKEND=options.broker,
+    )  # fmt: skip
+    env = dict(os.environ)
     from django.core.management import call_command
     from django.db import connection
 
-    from bench.run import Worker, pct, wait_workers_ready
     from durableflows.models import ActivityTask, HistoryEvent, InboxItem, Timer, UpdateRequest, WorkflowRun
     from project.celery import app
 

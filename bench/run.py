@@ -27,13 +27,10 @@ import io
 import json
 import os
 import pstats
-import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -42,170 +39,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-REPO_DIR = Path(__file__).resolve().parent.parent
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
-SETTINGS = "bench.settings"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import harness  # noqa: E402
+
 #: Targets since 2026-11-30, durability at the price of a plain chain (the first ones, met 2026-11-22: 0.6x, 2x).
 TARGET_BURST = 1.0
 TARGET_SEQUENTIAL = 1.3
 RESULT_KEY = "celery-task-meta-"  # where Celery's Redis result backend stores a task's result
 
 
-# --------------------------------------------------------------------------- services
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(what: str, check: Callable[[], bool], timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(Exception):
-            if check():
-                return
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with code {proc.returncode} before it was ready")
-        time.sleep(0.05)
-    raise RuntimeError(f"{what} was not ready after {timeout:.0f}s")
-
-
-def stop_group(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
-    """Signal a process group we started (``start_new_session``), then SIGKILL it if it lingers."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pass
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)  # pool children may outlive their parent by a moment
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=10)
-
-
-def start_redis(stack: contextlib.ExitStack, workdir: Path) -> str:
-    port = free_port()
-    log = (workdir / "redis.log").open("wb")
-    stack.callback(log.close)
-    proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(workdir)],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    stack.callback(stop_group, proc)
-    url = f"redis://127.0.0.1:{port}/0"
-
-    def ping() -> bool:
-        import redis
-
-        client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
-        try:
-            return bool(client.ping())
-        finally:
-            client.close()
-
-    wait_for("redis-server", ping, proc=proc)
-    return url
-
-
-def _as_postgres(cmd: list[str]) -> list[str]:
-    """PostgreSQL refuses to run as root: run its tools as the ``postgres`` user then."""
-    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
-
-
-def start_postgres(stack: contextlib.ExitStack) -> str:
-    if not (PG_BIN / "initdb").exists():
-        raise SystemExit(f"--database postgres needs PostgreSQL binaries in {PG_BIN}")
-    pgdir = Path(tempfile.mkdtemp(prefix="df-bench-pg-"))
-    stack.callback(shutil.rmtree, pgdir, True)
-    if os.geteuid() == 0:
-        shutil.chown(pgdir, "postgres", "postgres")
-    data = pgdir / "data"
-    port = free_port()
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "check": True}
-    subprocess.run(_as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-                                 "-E", "UTF8", "--no-sync"]), **quiet)  # fmt: skip
-    options = f"-p {port} -k {pgdir} -c listen_addresses=127.0.0.1 -c max_connections=200"
-    subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(pgdir / "log"),
-                                 "-w", "start"]), **quiet)  # fmt: skip
-    stack.callback(
-        subprocess.run,
-        _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    subprocess.run([str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "bench"], **quiet)
-    return f"postgres://postgres@127.0.0.1:{port}/bench"
-
-
-class Worker:
-    """One ``celery -A project worker`` process group."""
-
-    def __init__(self, index: int, env: dict[str, str], concurrency: int, loglevel: str, workdir: Path) -> None:
-        self.name = f"bench{index}@{socket.gethostname()}"
-        self.log_path = workdir / f"worker{index}.log"
-        self.command = [
-            sys.executable, "-m", "celery", "-A", "project", "worker",
-            "-P", "prefork", "-c", str(concurrency), "-n", self.name,
-            "--without-heartbeat", "--without-gossip", "--without-mingle",
-            "-l", loglevel,
-        ]  # fmt: skip
-        self.env = env
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> Worker:
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                self.command, cwd=REPO_DIR, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-        return self
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop_group(self.proc)
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return ""
-
-
-def wait_workers_ready(workers: list[Worker], timeout: float = 90.0) -> None:
-    """Ready = answers a broadcast ping (works at any log level)."""
-    from project.celery import app
-
-    pending = {w.name for w in workers}
-    deadline = time.monotonic() + timeout
-    while pending:
-        for worker in workers:
-            if worker.proc is not None and worker.proc.poll() is not None:
-                raise RuntimeError(f"worker {worker.name} exited early:\n{worker.log_tail()}")
-        for reply in app.control.ping(destination=sorted(pending), timeout=0.5) or []:
-            pending -= set(reply)
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"workers {sorted(pending)} not ready after {timeout:.0f}s")
-
-
 # --------------------------------------------------------------------------- measuring
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def summary(values_s: list[float]) -> dict[str, float]:
     ms = [v * 1000 for v in values_s]
-    return {"p50": pct(ms, 50), "p95": pct(ms, 95), "mean": statistics.fmean(ms) if ms else float("nan")}
+    mean = statistics.fmean(ms) if ms else float("nan")
+    return {"p50": harness.pct(ms, 50), "p95": harness.pct(ms, 95), "mean": mean}
 
 
 def _utc_ts(value: Any) -> float:
@@ -419,7 +269,7 @@ def start_dbos(stack: contextlib.ExitStack, args: argparse.Namespace, database_u
     from bench import dbos_contender
 
     url = "postgresql://" + database_url.split("://", 1)[1].rsplit("/", 1)[0] + "/dbos_bench"
-    workers = [dbos_contender.DBOSWorker(i, url, args.dbos_queue_poll, env, workdir, REPO_DIR)
+    workers = [dbos_contender.DBOSWorker(i, url, args.dbos_queue_poll, env, workdir, harness.REPO_DIR)
                for i in range(args.dbos_workers or args.workers * args.concurrency)]  # fmt: skip
     for worker in workers:
         stack.callback(_stop_dbos_worker, worker)
@@ -433,7 +283,7 @@ def start_dbos(stack: contextlib.ExitStack, args: argparse.Namespace, database_u
 def _stop_dbos_worker(worker: Any) -> None:
     if worker.proc is not None:
         worker.signal(signal.SIGCONT)  # a stopped process would not act on SIGTERM
-        stop_group(worker.proc)
+        harness.stop_group(worker.proc)
 
 
 # --------------------------------------------------------------------------- profiling (in-process, no workers)
@@ -500,7 +350,7 @@ def profile_in_process(count: int) -> None:
 
 
 @contextlib.contextmanager
-def py_spy(binary: str | None, workers: list[Worker], out: Path) -> Iterator[None]:
+def py_spy(binary: str | None, workers: list[harness.Worker], out: Path) -> Iterator[None]:
     """Sample every worker process group (parent and pool children, incl. idle threads) while the block runs."""
     if not binary:
         yield
@@ -566,34 +416,22 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--n", type=int, default=1000, help="items per burst (default 1000)")
     p.add_argument("--sequential", type=int, default=100, help="sequential iterations per contender (default 100)")
-    p.add_argument("--workers", type=int, default=1, help="worker process groups (default 1)")
-    p.add_argument("--concurrency", type=int, default=2, help="prefork children per worker (default 2)")
-    p.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     p.add_argument("--rounds", type=int, default=1, help="burst rounds; contender order alternates (default 1)")
     p.add_argument("--warmup", type=int, default=100, help="warm-up burst size per contender (default 100)")
     p.add_argument("--poll", type=float, default=0.001, help="poll interval while waiting for one item (s)")
     p.add_argument("--burst-poll", type=float, default=0.02, help="poll interval while waiting for a burst (s)")
-    p.add_argument("--loglevel", default="warning", help="worker log level (default warning)")
     p.add_argument("--profile", type=int, default=0, metavar="K",
                    help="also count SQL per workflow and cProfile K workflows in-process (before the workers start)")
     p.add_argument("--py-spy", metavar="BIN", nargs="?", const="py-spy", default=None,
                    help="sample the workers with py-spy (BIN, default: py-spy on PATH) during each burst and summarize")
     p.add_argument("--profile-only", action="store_true", help="stop after --profile (no workers, no contest)")
-    p.add_argument("--keep", action="store_true", help="keep the temp dir (worker logs) after the run")
     p.add_argument("--no-dbos", action="store_true", help="leave out the DBOS contender (PostgreSQL only)")
     p.add_argument("--dbos-workers", type=int, default=0,
                    help="DBOS worker processes (default: as many as Celery pool children, workers x concurrency)")
     p.add_argument("--dbos-queue-poll", type=float, default=0.001,
                    help="polling interval of the DBOS queue in its workers (s, default 0.001 like --poll)")
+    harness.add_setup_arguments(p, workers=1)
     return p.parse_args()
-
-
-def _loadavg() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def _raise_on_sigterm(signum: int, frame: Any) -> None:
-    raise SystemExit(128 + signum)
 
 
 def print_table(args: argparse.Namespace, env_info: dict[str, str], seq: dict[str, Any], api: dict[str, Any],
@@ -664,44 +502,16 @@ def print_table(args: argparse.Namespace, env_info: dict[str, str], seq: dict[st
 
 def main() -> int:
     args = parse_args()
-    signal.signal(signal.SIGTERM, _raise_on_sigterm)
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
-    sys.path.insert(0, str(REPO_DIR))
-    load_start = _loadavg()
+    harness.stop_on_signals()
+    load_start = harness.loadavg()
     if float(load_start.split()[0]) > 0.5:
         print(f"warning: load average {load_start} before starting: other processes compete for the CPUs", flush=True)
     with contextlib.ExitStack() as stack:
-        workdir = Path(tempfile.mkdtemp(prefix="df-bench-"))
-        if args.keep:
-            stack.callback(print, f"kept {workdir} (worker logs, database)")
-        else:
-            stack.callback(shutil.rmtree, workdir, True)
-        broker = start_redis(stack, workdir)
-        if args.database == "postgres":
-            database_url = start_postgres(stack)
-        else:
-            database_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
-        (workdir / "var").mkdir()
-        os.environ.update(
-            DJANGO_SETTINGS_MODULE=SETTINGS,
-            DATABASE_URL=database_url,
-            CELERY_BROKER_URL=broker,
-            DJANGO_VAR_DIR=str(workdir / "var"),
-            DJANGO_DEBUG="0",
-            DURABLEFLOWS_LOG_LEVEL=os.environ.get("DURABLEFLOWS_LOG_LEVEL", "WARNING"),
-        )
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_DIR), os.environ.get("PYTHONPATH")]))}
-        print(f"migrating a fresh {args.database} database ...", flush=True)
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO_DIR, env=env,
-                       check=True)  # fmt: skip
-
-        import django
-
-        django.setup()
+        services = harness.start_services(stack, "df-bench-", args.database, keep=args.keep)
+        workdir, broker, database_url = services.workdir, services.broker, services.database_url
+        env = harness.setup_django(services)
         from django.conf import settings
         from django.db import connection
-
-        from durableflows.conf import DEFAULTS, df_settings
 
         if args.profile:
             profile_in_process(args.profile)
@@ -711,12 +521,8 @@ def main() -> int:
             if args.profile_only:
                 return 0
 
-        workers = [Worker(i, env, args.concurrency, args.loglevel, workdir) for i in range(args.workers)]
-        for worker in workers:
-            stack.callback(worker.stop)
-            worker.start()
         print(f"starting {args.workers} worker(s) x prefork -c {args.concurrency} ...", flush=True)
-        wait_workers_ready(workers)
+        workers = harness.start_workers(stack, env, args.workers, args.concurrency, args.loglevel, workdir)
         connection.close()  # the bench's own connection is opened again on first use
 
         from bench import dbos_contender
@@ -769,13 +575,13 @@ def main() -> int:
             engine += f" (file; {db.get('OPTIONS', {}).get('init_command', '')})"
         env_info = {
             "machine": f"{os.cpu_count()} cores, Python {sys.version.split()[0]}, load average at start {load_start}, "
-            f"at end {_loadavg()}",
+            f"at end {harness.loadavg()}",
             "workers": f"{args.workers} x celery worker -P prefork -c {args.concurrency} (shared by both contenders)",
             "broker": f"redis-server (private, --save '' --appendonly no), prefetch multiplier "
             f"{settings.CELERY_WORKER_PREFETCH_MULTIPLIER}",
             "database": f"{engine}, CONN_MAX_AGE {db.get('CONN_MAX_AGE')}, "
             f"CELERY_DB_REUSE_MAX {getattr(settings, 'CELERY_DB_REUSE_MAX', None)}",
-            "DURABLEFLOWS": ", ".join(f"{k}={getattr(df_settings, k)}" for k in DEFAULTS if k != "MAX_PAYLOAD_BYTES"),
+            "DURABLEFLOWS": harness.durableflows_settings(lambda k: k != "MAX_PAYLOAD_BYTES"),
             "sequential": f"{args.sequential} of each (poll {args.poll * 1000:g} ms); public API {len(api['chain'])}",
             "burst": f"{args.n} of each x {args.rounds} round(s) (done-poll {args.burst_poll * 1000:g} ms)",
         }
@@ -791,8 +597,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("\ninterrupted; everything started by the benchmark was stopped", file=sys.stderr)
-        sys.exit(130)
+    harness.run_script(main)

@@ -15,19 +15,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.run import REPO_DIR, SETTINGS, Worker, start_redis, wait_workers_ready  # noqa: E402
+from bench import harness  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -49,7 +44,7 @@ def feed(contender: str, signals: int, batch: int, sent: list[Any]) -> float:
 
     coalescing = doorbell.ring_workflow
     if contender == "one ring per signal":
-        doorbell.ring_workflow = lambda run_id, *, queue=None, coalesce=False: coalescing(run_id, queue=queue)
+        doorbell.ring_workflow = lambda run_id, *, coalesce=False, **options: coalescing(run_id, **options)
     try:
         handle = df.start("bench.counter", id=f"counter-{contender}-{time.monotonic_ns()}")
         run_id = handle.run_id
@@ -88,37 +83,18 @@ def drain(broker: str, timeout: float = 600.0) -> None:
 
 def main() -> int:
     args = parse_args()
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    harness.stop_on_signals()
     with contextlib.ExitStack() as stack:
-        workdir = Path(tempfile.mkdtemp(prefix="df-bench-signals-"))
-        stack.callback(shutil.rmtree, workdir, True)
-        broker = start_redis(stack, workdir)
-        (workdir / "var").mkdir()
-        os.environ.update(
-            DJANGO_SETTINGS_MODULE=SETTINGS,
-            DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}",
-            CELERY_BROKER_URL=broker,
-            DJANGO_VAR_DIR=str(workdir / "var"),
-            DJANGO_DEBUG="0",
-            DURABLEFLOWS_LOG_LEVEL="WARNING",
-        )
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_DIR), os.environ.get("PYTHONPATH")]))}
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO_DIR, env=env,
-                       check=True)  # fmt: skip
-
-        import django
-
-        django.setup()
+        services = harness.start_services(stack, "df-bench-signals-")
+        broker = services.broker
+        env = harness.setup_django(services, announce=False, DURABLEFLOWS_LOG_LEVEL="WARNING")
         from durableflows.engine import doorbell
 
         sent: list[Any] = []
         send = doorbell.send
         doorbell.send = lambda name, args, **options: (sent.append(name), send(name, args, **options))[1]
 
-        worker = Worker(0, env, args.concurrency, "warning", workdir)
-        stack.callback(worker.stop)
-        worker.start()
-        wait_workers_ready([worker])
+        harness.start_workers(stack, env, 1, args.concurrency, "warning", services.workdir)
 
         contenders = ["one ring per transaction", "one ring per signal"]
         feed(contenders[0], 100, 50, sent)  # warm-up
@@ -146,8 +122,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("\ninterrupted; everything started by the benchmark was stopped", file=sys.stderr)
-        sys.exit(130)
+    harness.run_script(main)

@@ -13,13 +13,14 @@ import argparse
 import contextlib
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 from unittest import mock
 
-REPO_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import SETTINGS, migrate, start_postgres  # noqa: E402
 
 
 def main() -> int:
@@ -27,12 +28,10 @@ def main() -> int:
     p.add_argument("--starts", type=int, default=200, help="starts per round and way (default 200)")
     p.add_argument("--rounds", type=int, default=10, help="rounds; the order of the two ways alternates (default 10)")
     args = p.parse_args()
-    sys.path.insert(0, str(REPO_DIR))
-    from bench.run import SETTINGS, start_postgres
 
     with contextlib.ExitStack() as stack:
         os.environ.update(DJANGO_SETTINGS_MODULE=SETTINGS, DATABASE_URL=start_postgres(stack), DJANGO_DEBUG="0")
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO_DIR, check=True)
+        migrate()
         import django
 
         django.setup()

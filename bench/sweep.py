@@ -13,16 +13,15 @@ Prints the median and p95 of ``sweep()`` in each state, and their ratio.
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
 import sys
-import tempfile
 import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
 
-REPO_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import median_ms, p95_ms, setup_in_process  # noqa: E402
 
 
 def main() -> None:
@@ -32,14 +31,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     options = parser.parse_args()
 
-    scratch = Path(tempfile.mkdtemp(prefix="df-sweep-"))
-    os.environ["DATABASE_URL"] = options.database_url or f"sqlite:///{scratch / 'sweep.sqlite3'}"
-    os.environ["DJANGO_VAR_DIR"] = str(scratch)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "project.settings"
-    sys.path.insert(0, str(REPO_DIR))
-    import django
-
-    django.setup()
+    setup_in_process("df-sweep-", "sweep.sqlite3", options.database_url, "project.settings")
     from django.core.management import call_command
     from django.db import connection
 
@@ -94,14 +86,6 @@ def measure(sweep, sweeps: int) -> list[float]:
         times.append(time.perf_counter() - began)
         assert not any(counts.values()), f"something was due: {counts}"
     return times
-
-
-def median_ms(times: list[float]) -> float:
-    return statistics.median(times) * 1000
-
-
-def p95_ms(times: list[float]) -> float:
-    return sorted(times)[max(0, int(len(times) * 0.95) - 1)] * 1000
 
 
 if __name__ == "__main__":

@@ -13,16 +13,16 @@ is a fresh SQLite file in a temp dir unless ``--database-url`` names one, which 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
-REPO_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import setup_in_process  # noqa: E402
 
 
 def main() -> None:
@@ -32,14 +32,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     options = parser.parse_args()
 
-    scratch = Path(tempfile.mkdtemp(prefix="df-tokens-"))
-    os.environ["DATABASE_URL"] = options.database_url or f"sqlite:///{scratch / 'tokens.sqlite3'}"
-    os.environ["DJANGO_VAR_DIR"] = str(scratch)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "project.settings"
-    sys.path.insert(0, str(REPO_DIR))
-    import django
-
-    django.setup()
+    scratch = setup_in_process("df-tokens-", "tokens.sqlite3", options.database_url, "project.settings")
     from django.core.management import call_command
     from django.db import connection
 

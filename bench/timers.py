@@ -3,8 +3,8 @@
 
     python bench/timers.py [--n 1000] [--idle 50] [--workers 1] [--concurrency 2] [--database sqlite|postgres]
 
-Uses the machinery of ``bench/run.py``: a private redis-server, a fresh SQLite file or a
-throwaway PostgreSQL cluster, and ``celery -A project worker`` process groups.
+Uses the private setup of ``bench/harness.py``, as ``bench/run.py`` does: a private redis-server,
+a fresh SQLite file or a throwaway PostgreSQL cluster, and ``celery -A project worker`` process groups.
 
 1. **Many at once**: starts N runs of ``bench.sleep_until`` that all sleep until the same
    instant T (``--lead`` seconds after the first start), then reports the time from T until
@@ -17,13 +17,7 @@ throwaway PostgreSQL cluster, and ``celery -A project worker`` process groups.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,17 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.run import (  # noqa: E402
-    REPO_DIR,
-    SETTINGS,
-    Worker,
-    _loadavg,
-    _raise_on_sigterm,
-    pct,
-    start_postgres,
-    start_redis,
-    wait_workers_ready,
-)
+from bench import harness  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -49,12 +33,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--n", type=int, default=1000, help="timers due at the same instant (default 1000)")
     p.add_argument("--lead", type=float, default=20.0, help="seconds from the first start until they are due")
     p.add_argument("--idle", type=int, default=50, help="sequential one-second sleeps (default 50)")
-    p.add_argument("--workers", type=int, default=1, help="worker process groups (default 1)")
-    p.add_argument("--concurrency", type=int, default=2, help="prefork children per worker (default 2)")
-    p.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     p.add_argument("--poll", type=float, default=0.01, help="seconds between the client's looks (default 0.01)")
-    p.add_argument("--loglevel", default="warning", help="worker log level (default warning)")
-    p.add_argument("--keep", action="store_true", help="keep the temp dir (worker logs) after the run")
+    harness.add_setup_arguments(p, workers=1)
     return p.parse_args()
 
 
@@ -143,52 +123,15 @@ def idle(args: argparse.Namespace, probe: Probe) -> list[float]:
 
 def ms(values: list[float]) -> str:
     scaled = [v * 1000 for v in values] or [float("nan")]
-    return f"p50 {pct(scaled, 50):8.1f} ms   p99 {pct(scaled, 99):8.1f} ms   max {max(scaled):8.1f} ms"
+    return f"p50 {harness.pct(scaled, 50):8.1f} ms   p99 {harness.pct(scaled, 99):8.1f} ms   max {max(scaled):8.1f} ms"
 
 
 def main() -> int:
     args = parse_args()
-    signal.signal(signal.SIGTERM, _raise_on_sigterm)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    load_start = _loadavg()
-    with contextlib.ExitStack() as stack:
-        workdir = Path(tempfile.mkdtemp(prefix="df-bench-timers-"))
-        if args.keep:
-            stack.callback(print, f"kept {workdir} (worker logs, database)")
-        else:
-            stack.callback(shutil.rmtree, workdir, True)
-        broker = start_redis(stack, workdir)
-        database_url = (
-            start_postgres(stack) if args.database == "postgres" else f"sqlite:///{workdir / 'bench.sqlite3'}"
-        )
-        (workdir / "var").mkdir()
-        os.environ.update(
-            DJANGO_SETTINGS_MODULE=SETTINGS,
-            DATABASE_URL=database_url,
-            CELERY_BROKER_URL=broker,
-            DJANGO_VAR_DIR=str(workdir / "var"),
-            DJANGO_DEBUG="0",
-            DURABLEFLOWS_LOG_LEVEL=os.environ.get("DURABLEFLOWS_LOG_LEVEL", "WARNING"),
-        )
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_DIR), os.environ.get("PYTHONPATH")]))}
-        print(f"migrating a fresh {args.database} database ...", flush=True)
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO_DIR, env=env, check=True
-        )
-
-        import django
-
-        django.setup()
+    load_start = harness.loadavg()
+    with harness.private_setup(args, "df-bench-timers-"):
         from django.db import connection
 
-        from durableflows.conf import DEFAULTS, df_settings
-
-        workers = [Worker(i, env, args.concurrency, args.loglevel, workdir) for i in range(args.workers)]
-        for worker in workers:
-            stack.callback(worker.stop)
-            worker.start()
-        print(f"starting {args.workers} worker(s) x prefork -c {args.concurrency} ...", flush=True)
-        wait_workers_ready(workers)
         connection.close()
         probe = Probe()
 
@@ -198,9 +141,9 @@ def main() -> int:
         idle_lags = idle(args, probe)
 
         print()
-        print(f"machine      {os.cpu_count()} cores, load average at start {load_start}, at end {_loadavg()}")
+        print(f"machine      {harness.machine(load_start)}")
         print(f"workers      {args.workers} x celery worker -P prefork -c {args.concurrency}, database {args.database}")
-        print("DURABLEFLOWS " + ", ".join(f"{k}={getattr(df_settings, k)}" for k in DEFAULTS if "HOUSEKEEPING" in k))
+        print("DURABLEFLOWS " + harness.durableflows_settings(lambda k: "HOUSEKEEPING" in k))
         print()
         print(f"{args.n} timers due at T: started in {burst['submitted_s']:.2f}s; "
               f"all timers started {burst['created_before_t_s']:.2f}s before T")  # fmt: skip
@@ -214,8 +157,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("\ninterrupted; everything started by the benchmark was stopped", file=sys.stderr)
-        sys.exit(130)
+    harness.run_script(main)

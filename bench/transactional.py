@@ -13,14 +13,13 @@ alternating, on a fresh SQLite file in a temp dir unless ``--database-url`` name
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-REPO_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import median_ms, p95_ms, setup_in_process  # noqa: E402
 
 
 def main() -> None:
@@ -29,14 +28,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     options = parser.parse_args()
 
-    scratch = Path(tempfile.mkdtemp(prefix="df-tx-"))
-    os.environ["DATABASE_URL"] = options.database_url or f"sqlite:///{scratch / 'tx.sqlite3'}"
-    os.environ["DJANGO_VAR_DIR"] = str(scratch)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "project.settings"
-    sys.path.insert(0, str(REPO_DIR))
-    import django
-
-    django.setup()
+    setup_in_process("df-tx-", "tx.sqlite3", options.database_url, "project.settings")
     from django.core.management import call_command
     from django.db import connection
     from django.db.models import F
@@ -82,14 +74,6 @@ def main() -> None:
     for flag, label in ((False, "ordinary activities"), (True, "transactional=True")):
         print(f"  {label:>20}: median {median_ms(times[flag]):6.2f} ms, p95 {p95_ms(times[flag]):6.2f} ms per workflow")
     print(f"  ratio transactional / ordinary (median): {median_ms(times[True]) / median_ms(times[False]):.2f}x")
-
-
-def median_ms(times: list[float]) -> float:
-    return statistics.median(times) * 1000
-
-
-def p95_ms(times: list[float]) -> float:
-    return sorted(times)[int(len(times) * 0.95) - 1] * 1000
 
 
 if __name__ == "__main__":
