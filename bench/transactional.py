@@ -21,6 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import median_ms, p95_ms, setup_in_process  # noqa: E402
 
+#: Workflows of each contender run before measuring.
+WARMUP = 20
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -53,7 +56,8 @@ def main() -> None:
     doorbell.muted = True  # the inline path needs no messages; nothing else runs
     call_command("migrate", verbosity=0)
     WorkflowRun.objects.all().delete()
-    Stock.objects.update_or_create(sku="bench", defaults={"quantity": 10 * options.workflows})
+    takes = 3 * 2 * (WARMUP + options.workflows)  # three per workflow, both contenders: the shelf never runs out
+    Stock.objects.update_or_create(sku="bench", defaults={"quantity": takes})
     print(f"database: {connection.vendor}, workflows per contender: {options.workflows}")
 
     def one(transactional: bool) -> float:
@@ -64,7 +68,7 @@ def main() -> None:
         assert handle.result(timeout=0) == 3
         return elapsed
 
-    for _ in range(20):  # warm up both
+    for _ in range(WARMUP):  # warm up both
         one(True)
         one(False)
     times: dict[bool, list[float]] = {True: [], False: []}
