@@ -28,7 +28,7 @@ from .models import ActivityTask, InboxItem, Timer, WorkflowRun
 from .options import Duration, to_seconds
 from .runtime import Event, EventType, WorkflowExecution
 from .status import Status
-from .transactions import batch_is_atomic_alone, write_transaction
+from .transactions import batch_is_atomic_alone, retrying_deadlocks, write_transaction
 from .updates import UpdateHandle, send_update
 from .workflow_classes import handler_return_hint
 
@@ -329,8 +329,12 @@ class WorkflowHandle(Generic[R]):
         if not serialization.is_storable_text(name) or not name:
             raise ValueError("signal names are non-empty strings without NUL characters or lone surrogates")
         encoded = serialization.check(payload, what=f"payload of signal {name!r}", limit=df_settings.MAX_PAYLOAD_BYTES)
-        with write_transaction():
-            storage.add_fact(self._open_run(), EventType.SIGNAL_RECEIVED, {"name": name, "payload": encoded})
+
+        def deliver() -> None:
+            with write_transaction():
+                storage.add_fact(self._open_run(), EventType.SIGNAL_RECEIVED, {"name": name, "payload": encoded})
+
+        retrying_deadlocks(deliver)
 
     def start_update(self, name: str, *args: Any, update_id: str | None = None) -> UpdateHandle[Any]:
         """Send an update and return its ``df.UpdateHandle`` at once, without waiting for the outcome.

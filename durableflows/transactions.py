@@ -11,11 +11,14 @@ transaction reads before it writes, so :func:`write_transaction` begins them IMM
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS, OperationalError, transaction
 from django.db.backends.signals import connection_created
 from django.dispatch import receiver
+
+T = TypeVar("T")
 
 #: SQLite's busy timeout (ms) when the project sets no ``OPTIONS["timeout"]``: Python's default of 5 s is
 #: shorter than a queue of workers and web requests can take to pass the write lock along.
@@ -59,3 +62,24 @@ def _lengthen_sqlite_busy_timeout(sender: Any, connection: Any, **kwargs: Any) -
         if "timeout" not in connection.settings_dict.get("OPTIONS", {}):
             with connection.cursor() as cursor:
                 cursor.execute(f"PRAGMA busy_timeout = {DEFAULT_SQLITE_BUSY_TIMEOUT_MS}")
+
+
+#: MariaDB/MySQL's error code and PostgreSQL's SQLSTATE for a transaction rolled back to break a deadlock.
+_DEADLOCK_CODES = (1213, "40P01")
+
+
+def retrying_deadlocks(fn: Callable[[], T], attempts: int = 3) -> T:
+    """Run ``fn`` (a unit of work in a transaction of its own) again if the database broke a deadlock with it.
+
+    InnoDB rolls back one of two deadlocked transactions and asks the client to retry it. Inside the
+    caller's transaction nothing is retried: the whole transaction is gone, and the caller owns it.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn()
+        except OperationalError as exc:
+            cause = exc.__cause__
+            code = getattr(cause, "sqlstate", None) or (getattr(cause, "args", None) or (None,))[0]
+            if attempt == attempts or code not in _DEADLOCK_CODES or transaction.get_connection().in_atomic_block:
+                raise
+    raise AssertionError("unreachable")
