@@ -1,12 +1,10 @@
 """The path a worker takes: one message carries a workflow through its activities, settling each inline."""
 from datetime import timedelta
 
-import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 import durableflows as df
-from durableflows.engine import doorbell
 from durableflows.engine.workflow_tasks import cache
 from durableflows.models import ActivityTask, HistoryEvent, InboxItem
 from durableflows.tasks import activity_task, workflow_task
@@ -19,15 +17,6 @@ def history_reads(statements: list[str]) -> int:
     table = f"FROM {connection.ops.quote_name(HistoryEvent._meta.db_table)}"
     return sum(sql.count(table) for sql in statements)
 
-
-@pytest.fixture
-def worker_process(transactional_db):
-    """Run tasks as a worker would: real commits (so the execution cache fills), no broker."""
-    doorbell.muted = True
-    cache.clear()
-    yield
-    doorbell.muted = False
-    cache.clear()
 
 
 def test_one_message_runs_a_three_activity_workflow_in_few_statements(worker_process):

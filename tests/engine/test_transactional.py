@@ -8,8 +8,8 @@ from django.db import connection, connections
 
 import durableflows as df
 from durableflows import storage
-from durableflows.engine import activities, doorbell, housekeeping
-from durableflows.engine.workflow_tasks import cache, process_workflow_task
+from durableflows.engine import activities, housekeeping
+from durableflows.engine.workflow_tasks import process_workflow_task
 from durableflows.models import ActivityTask, InboxItem
 from durableflows.options import ActivityOptions
 from durableflows.tasks import workflow_task
@@ -189,15 +189,6 @@ def test_heartbeat_details_are_kept_with_the_failure_of_the_attempt(durableflows
 
 
 # -- the path a worker takes ----------------------------------------------------------------
-@pytest.fixture
-def worker_process(transactional_db):
-    """Run tasks as a worker would: real commits and rollbacks, no broker."""
-    doorbell.muted = True
-    cache.clear()
-    yield
-    doorbell.muted = False
-    cache.clear()
-
 
 def test_an_eager_transactional_activity_commits_once_and_the_workflow_moves_on(worker_process):
     handle = df.start(one_write, "eager", 0)
