@@ -1,5 +1,7 @@
 """Retention inside every ``celery worker``: a daemon thread of its own, apart from the housekeeping sweep.
 
+Started and stopped with housekeeping (``worker``) when ``RETENTION`` is set.
+
 A purge can have a large backlog; in its own thread it never delays due timers or
 timeouts, and it paces its batches (``retention.purge_pass``) so other writers keep
 the database. With many workers each purges; ``SKIP LOCKED`` keeps them off each other's rows.
@@ -9,12 +11,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
 
-from celery import signals as celery_signals
 from django.db import close_old_connections, connection
-
-from ..conf import df_settings
 
 log = logging.getLogger("durableflows.retention")
 
@@ -44,27 +42,3 @@ class Purger(threading.Thread):
 
     def stop(self) -> None:
         self.stopping.set()
-
-
-_purger: Purger | None = None
-
-
-def _on_worker_ready(**kwargs: Any) -> None:
-    global _purger
-    if df_settings.HOUSEKEEPING and df_settings.RETENTION is not None and _purger is None:
-        _purger = Purger(float(df_settings.RETENTION_INTERVAL))
-        _purger.start()
-
-
-def _on_worker_shutdown(**kwargs: Any) -> None:
-    global _purger
-    if _purger is not None:
-        _purger.stop()
-        _purger.join(timeout=5)
-        _purger = None
-
-
-def connect() -> None:
-    """Hook the retention thread into Celery's worker lifecycle (called with the housekeeping's hooks)."""
-    celery_signals.worker_ready.connect(_on_worker_ready, dispatch_uid="durableflows.retention.start")
-    celery_signals.worker_shutdown.connect(_on_worker_shutdown, dispatch_uid="durableflows.retention.stop")

@@ -83,27 +83,30 @@ class Housekeeper(threading.Thread):
         self.stopping.set()
 
 
-_housekeeper: Housekeeper | None = None
+#: The threads this worker process runs beside its pool: housekeeping, and retention when it is set.
+_threads: list[Housekeeper | purger.Purger] = []
 
 
 def _on_worker_ready(**kwargs: Any) -> None:
-    global _housekeeper
-    if df_settings.HOUSEKEEPING and _housekeeper is None:
-        fork_guard.install()
-        _housekeeper = Housekeeper(float(df_settings.HOUSEKEEPING_INTERVAL))
-        _housekeeper.start()
+    if not df_settings.HOUSEKEEPING or _threads:
+        return
+    fork_guard.install()
+    _threads.append(Housekeeper(float(df_settings.HOUSEKEEPING_INTERVAL)))
+    if df_settings.RETENTION is not None:  # in a thread of its own, never inside a sweep
+        _threads.append(purger.Purger(float(df_settings.RETENTION_INTERVAL)))
+    for thread in _threads:
+        thread.start()
 
 
 def _on_worker_shutdown(**kwargs: Any) -> None:
-    global _housekeeper
-    if _housekeeper is not None:
-        _housekeeper.stop()
-        _housekeeper.join(timeout=5)
-        _housekeeper = None
+    for thread in _threads:
+        thread.stop()
+    for thread in _threads:
+        thread.join(timeout=5)
+    _threads.clear()
 
 
 def connect() -> None:
-    """Hook housekeeping into Celery's worker lifecycle (called from the AppConfig)."""
+    """Hook housekeeping and retention into Celery's worker lifecycle (called from the AppConfig)."""
     celery_signals.worker_ready.connect(_on_worker_ready, dispatch_uid="durableflows.housekeeping.start")
     celery_signals.worker_shutdown.connect(_on_worker_shutdown, dispatch_uid="durableflows.housekeeping.stop")
-    purger.connect()  # retention runs in a thread of its own, never inside a sweep
