@@ -1,5 +1,7 @@
 """Transactional activities: their writes and their ActivityCompleted fact commit together, or not at all."""
 
+from __future__ import annotations
+
 import threading
 from datetime import timedelta
 
@@ -245,69 +247,64 @@ def _waiting_for_a_lock() -> int:
         return cursor.fetchone()[0]
 
 
-def test_a_terminate_during_the_attempt_waits_for_its_commit_instead_of_deadlocking(worker_process):
-    if connection.vendor == "sqlite":
-        pytest.skip("needs a database server with row locks (DATABASE_URL=postgres://... or mysql://...)")
-    inside, go = threading.Event(), threading.Event()
+class HeldAttempt:
+    """An attempt of ``one_write`` started in a thread, holding its transaction open until ``finish()``."""
 
-    def held_open(key: str, failing_attempts: int) -> int:
+    def __init__(self, key: str) -> None:
+        if connection.vendor == "sqlite":
+            pytest.skip("needs a database server with row locks (DATABASE_URL=postgres://... or mysql://...)")
+        self.inside, self.go = threading.Event(), threading.Event()
+        self.handle = df.start(one_write, key, 0)
+        process_workflow_task(self.handle.run_id)
+        self.task = activities.claim(ActivityTask.objects.get(run__workflow_id=self.handle.workflow_id).pk, 1)
+        self.thread = _Thread(lambda: activities.run_attempt(self.task))
+
+    def _held_open(self, key: str, failing_attempts: int) -> int:
         Receipt.objects.create(key=key, attempt=1)
-        inside.set()
-        assert go.wait(30), "the test never let the attempt finish"
+        self.inside.set()
+        assert self.go.wait(30), "the test never let the attempt finish"
         return 1
 
-    handle = df.start(one_write, "locks", 0)
-    process_workflow_task(handle.run_id)
-    task = activities.claim(ActivityTask.objects.get(run__workflow_id=handle.workflow_id).pk, 1)
-    activities.overrides["engine.tx.write"] = held_open
-    try:
-        attempt = _Thread(lambda: activities.run_attempt(task))
-        attempt.start()
-        assert inside.wait(30)
-        terminating = _Thread(lambda: handle.terminate("stop"))  # locks the run, cancels its open activities
+    def __enter__(self) -> HeldAttempt:
+        activities.overrides["engine.tx.write"] = self._held_open
+        self.thread.start()
+        assert self.inside.wait(30)
+        return self
+
+    def finish(self) -> None:
+        self.go.set()
+        self.thread.join(30)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.go.set()
+        del activities.overrides["engine.tx.write"]
+
+
+def test_a_terminate_during_the_attempt_waits_for_its_commit_instead_of_deadlocking(worker_process):
+    with HeldAttempt("locks") as held:
+        terminating = _Thread(lambda: held.handle.terminate("stop"))  # locks the run, cancels its open activities
         terminating.start()
         wait_until(_waiting_for_a_lock, timeout=30, message="the terminate to wait for the attempt's locks")
-        go.set()
-        attempt.join(30)
+        held.finish()
         terminating.join(30)
-    finally:
-        go.set()
-        del activities.overrides["engine.tx.write"]
+    attempt = held.thread
     assert attempt.error is None and terminating.error is None, (attempt.error, terminating.error)
     assert attempt.result.recorded
     assert receipts("locks") == [1]
-    assert ActivityTask.objects.get(pk=task.pk).state == "completed"  # the terminate found it done
-    assert handle.status == df.Status.TERMINATED
+    assert ActivityTask.objects.get(pk=held.task.pk).state == "completed"  # the terminate found it done
+    assert held.handle.status == df.Status.TERMINATED
 
 
 def test_housekeeping_passes_over_a_held_attempt_that_then_times_out_by_itself(worker_process):
-    if connection.vendor == "sqlite":
-        pytest.skip("needs a database server with row locks (DATABASE_URL=postgres://... or mysql://...)")
-    inside, go = threading.Event(), threading.Event()
-
-    def overruns(key: str, failing_attempts: int) -> int:
-        Receipt.objects.create(key=key, attempt=1)
-        inside.set()
-        assert go.wait(30), "the test never let the attempt finish"
-        return 1
-
-    handle = df.start(one_write, "overrun", 0)
-    process_workflow_task(handle.run_id)
-    task = activities.claim(ActivityTask.objects.get(run__workflow_id=handle.workflow_id).pk, 1)
-    activities.overrides["engine.tx.write"] = overruns
-    late = task.deadline + timedelta(seconds=1)
-    try:
-        attempt = _Thread(lambda: activities.run_attempt(task))
-        attempt.start()
-        assert inside.wait(30)
+    with HeldAttempt("overrun") as held:
+        late = held.task.deadline + timedelta(seconds=1)
         storage.set_clock(lambda: late)  # the attempt outlives its start-to-close timeout
-        assert housekeeping.time_out_activities(late) == 0  # its row is locked: passed over, not waited for
-        go.set()
-        attempt.join(30)
-    finally:
-        go.set()
-        storage.set_clock(None)
-        del activities.overrides["engine.tx.write"]
+        try:
+            assert housekeeping.time_out_activities(late) == 0  # its row is locked: passed over, not waited for
+            held.finish()
+        finally:
+            storage.set_clock(None)
+    attempt, task = held.thread, held.task
     assert attempt.error is None, attempt.error
     outcome = attempt.result
     assert outcome.timed_out and not outcome.recorded  # it rolled back instead of committing late
@@ -315,4 +312,4 @@ def test_housekeeping_passes_over_a_held_attempt_that_then_times_out_by_itself(w
     assert receipts("overrun") == []
     task.refresh_from_db()
     assert (task.state, task.attempt, task.last_error["message"]) == ("scheduled", 2, "start_to_close_timeout exceeded")
-    assert not InboxItem.objects.filter(run__workflow_id=handle.workflow_id).exists()
+    assert not InboxItem.objects.filter(run__workflow_id=held.handle.workflow_id).exists()
