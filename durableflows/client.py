@@ -329,12 +329,7 @@ class WorkflowHandle(Generic[R]):
         if not serialization.is_storable_text(name) or not name:
             raise ValueError("signal names are non-empty strings without NUL characters or lone surrogates")
         encoded = serialization.check(payload, what=f"payload of signal {name!r}", limit=df_settings.MAX_PAYLOAD_BYTES)
-
-        def deliver() -> None:
-            with write_transaction():
-                storage.add_fact(self._open_run(), EventType.SIGNAL_RECEIVED, {"name": name, "payload": encoded})
-
-        retrying_deadlocks(deliver)
+        self._add_fact(EventType.SIGNAL_RECEIVED, {"name": name, "payload": encoded})
 
     def start_update(self, name: str, *args: Any, update_id: str | None = None) -> UpdateHandle[Any]:
         """Send an update and return its ``df.UpdateHandle`` at once, without waiting for the outcome.
@@ -354,8 +349,7 @@ class WorkflowHandle(Generic[R]):
 
     def cancel(self, reason: str | None = None) -> None:
         """Ask the run to cancel: ``asyncio.CancelledError`` is raised in it at its current await."""
-        with write_transaction():
-            storage.add_fact(self._open_run(), EventType.CANCEL_REQUESTED, {"reason": reason or ""})
+        self._add_fact(EventType.CANCEL_REQUESTED, {"reason": reason or ""})
 
     def terminate(self, reason: str | None = None) -> None:
         """End the run at once, running no more of its code."""
@@ -413,6 +407,15 @@ class WorkflowHandle(Generic[R]):
         if not self._pinned:
             self._run_id = run.run_id
         return run
+
+    def _add_fact(self, type: EventType, data: dict[str, Any]) -> None:
+        """Queue a fact for the open run, again if the database broke a deadlock with it (``retrying_deadlocks``)."""
+
+        def add() -> None:
+            with write_transaction():
+                storage.add_fact(self._open_run(), type, data)
+
+        retrying_deadlocks(add)
 
     def _open_run(self) -> WorkflowRun:
         run = self._run()
