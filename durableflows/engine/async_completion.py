@@ -11,15 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from django.db import connection
-
 from .. import serialization, storage, task_tokens
 from ..conf import df_settings
 from ..errors import ActivityAttemptClosed, ActivityCancelled, ActivityNotFound
-from ..models import ActivityTask, WorkflowRun
+from ..models import ActivityTask
 from ..options import ActivityOptions
 from ..transactions import write_transaction
-from . import activities
+from . import activities, transactional
 
 State = ActivityTask.State
 
@@ -74,16 +72,16 @@ def heartbeat(token: str, details: Any = None) -> None:
 
 
 def _open_attempt(ref: task_tokens.AttemptRef) -> ActivityTask:
-    """The token's attempt, its row locked until the transaction ends; raises unless it is the started one."""
+    """The token's attempt, its run and row locked (``transactional.lock_clauses``); raises unless it is started."""
+    run_lock, row_lock = transactional.lock_clauses()
+    run = storage.runs.get({"run_id": ref.run_id}, lock=run_lock)
     rows = ActivityTask.objects.filter(run_id=ref.run_id, activity_id=ref.activity_id)
-    if connection.features.has_select_for_update:
-        rows = rows.select_for_update()
-    task = rows.first()
-    if task is None or task.attempt < ref.attempt:
+    task = (rows.select_for_update() if row_lock else rows).first()
+    if run is None or task is None or task.attempt < ref.attempt:
         raise ActivityNotFound("no activity attempt answers to this task token (its run may have been deleted)")
     if task.attempt != ref.attempt or task.state != State.STARTED:
         raise _closed(task, ref)
-    task.run = WorkflowRun.objects.only("run_id", "workflow_id", "queue").get(pk=task.run_id)
+    task.run = run
     return task
 
 

@@ -88,7 +88,7 @@ def run_attempt(task: ActivityTask, context: InTransactionAttempt) -> activities
 
 def _lock(task: ActivityTask) -> bool:
     """Lock the run (shared), then the attempt's row; True if the attempt is still the started one."""
-    run_lock, row_lock = _lock_clauses()
+    run_lock, row_lock = lock_clauses()
     reads = Batch()
     storage.runs.get({"run_id": task.run_id}, lock=run_lock, batch=reads)
     row = storage.activity_tasks.get(
@@ -98,8 +98,11 @@ def _lock(task: ActivityTask) -> bool:
     return row.value is not None
 
 
-def _lock_clauses() -> tuple[str, str]:
-    """The run's shared lock and the attempt row's lock on this database (none on SQLite, locked at BEGIN)."""
+def lock_clauses() -> tuple[str, str]:
+    """The run's shared lock and the attempt row's lock on this database (none on SQLite, locked at BEGIN).
+
+    Whoever settles an attempt takes them in this order, the order of workflow tasks and terminates.
+    """
     if not connection.features.has_select_for_update:
         return "", ""
     if connection.vendor == "postgresql":
