@@ -182,10 +182,36 @@ class Table(Generic[M]):
         sets ``attr`` on the instance to whether ``table`` has a row whose ``attname`` points at
         this one: one round trip instead of two.
         """
-        connection = connections[DEFAULT_DB_ALIAS]
+
+        def load(cursor: Any) -> M | None:
+            row = cursor.fetchone()
+            return None if row is None else self._instance(row, exists)
+
+        return _submit(batch, *self._select(where, lock, exists, ""), load)
+
+    def rows(
+        self,
+        where: Mapping[str, Any],
+        *,
+        lock: str = "",
+        exists: Mapping[str, tuple[Table, str]] | None = None,
+        order_by: str = "",
+        batch: Batch,
+    ) -> Pending[list[M]]:
+        """Every row matching ``where`` as model instances, in ``order_by`` order; the rest as ``get``."""
+
+        def load(cursor: Any) -> list[M]:
+            return [self._instance(row, exists) for row in cursor.fetchall()]
+
+        return _submit(batch, *self._select(where, lock, exists, order_by), load)
+
+    def _select(
+        self, where: Mapping[str, Any], lock: str, exists: Mapping[str, tuple[Table, str]] | None, order_by: str
+    ) -> tuple[str, list[Any]]:
+        """The SELECT of ``get`` and ``rows``, and its parameters."""
         exists = exists or {}
-        condition, params = self._where(where, connection)
-        key = ("get", self._shape(where), lock, tuple((attr, t.model, n) for attr, (t, n) in exists.items()))
+        condition, params = self._where(where, connections[DEFAULT_DB_ALIAS])
+        key = ("get", self._shape(where), lock, order_by, tuple((attr, t.model, n) for attr, (t, n) in exists.items()))
         sql = self._sql.get(key)
         if sql is None:
             table = self._names[""]
@@ -193,19 +219,17 @@ class Table(Generic[M]):
             pk = f"{table}.{self._names[self.pk]}"
             for other, name in exists.values():
                 columns.append(f"EXISTS(SELECT 1 FROM {other._names['']} WHERE {other._names[name]} = {pk})")
-            self._sql[key] = sql = f"SELECT {', '.join(columns)} FROM {table} WHERE {condition} {lock}".rstrip()
+            order = f" ORDER BY {table}.{self._names[order_by]}" if order_by else ""
+            self._sql[key] = sql = f"SELECT {', '.join(columns)} FROM {table} WHERE {condition}{order} {lock}".rstrip()
+        return sql, params
 
-        def load(cursor: Any) -> M | None:
-            row = cursor.fetchone()
-            if row is None:
-                return None
-            count = len(self.fields)
-            obj = self.model.from_db(DEFAULT_DB_ALIAS, list(self.fields), self._convert(self.fields, row[:count]))
-            for attr, flag in zip(exists, row[count:], strict=True):
-                setattr(obj, attr, bool(flag))
-            return obj
-
-        return _submit(batch, sql, params, load)
+    def _instance(self, row: Sequence[Any], exists: Mapping[str, tuple[Table, str]] | None) -> M:
+        """A model instance of a row of ``_select``, with the ``exists`` flags set on it."""
+        count = len(self.fields)
+        obj = self.model.from_db(DEFAULT_DB_ALIAS, list(self.fields), self._convert(self.fields, row[:count]))
+        for attr, flag in zip(exists or {}, row[count:], strict=True):
+            setattr(obj, attr, bool(flag))
+        return obj
 
     @overload
     def values(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, overload
 
@@ -158,24 +158,42 @@ def load_history_if_due(run_id: Any, *, batch: Batch) -> Pending[list[Event]]:
 
     Read in the round trip that locks the run; empty for a closed or idle run, whose task needs none.
     """
-    key = runs.fields["run_id"].get_db_prep_value(run_id, connection)
-    statuses = [str(Status.PENDING.value), str(Status.RUNNING.value)]
     return history.values(
         {"run_id": run_id},
         ("sequence", "type", "timestamp", "data"),
         order_by="sequence",
-        row=lambda sequence, type, timestamp, data: Event(sequence, EventType(type), timestamp, data),
-        condition=(_due_condition(), [key, *statuses, key]),
+        row=lambda sequence, type, timestamp, data: Event(sequence, _event_type(type), timestamp, data),
+        condition=(_due_condition(), _DUE_STATUSES),
         batch=batch,
     )
 
 
+def load_histories_if_due(run_ids: Sequence[Any], *, batch: Batch) -> Pending[list[tuple[Any, Event]]]:
+    """``load_history_if_due`` for several runs in one statement: ``(run id, event)`` in sequence order."""
+    return history.values(
+        {"run_id": tuple(run_ids)},
+        ("run_id", "sequence", "type", "timestamp", "data"),
+        order_by="sequence",
+        row=lambda run_id, sequence, type, timestamp, data: (
+            run_id,
+            Event(sequence, _event_type(type), timestamp, data),
+        ),
+        condition=(_due_condition(), _DUE_STATUSES),
+        batch=batch,
+    )
+
+
+_DUE_STATUSES = (str(Status.PENDING.value), str(Status.RUNNING.value))
+
+
 @functools.cache
 def _due_condition() -> str:
-    run, status, waiting = runs._names[""], runs._names["status"], inbox._names[""]
+    """An event's run is new, or running with facts waiting."""
+    run, waiting, status = runs._names[""], inbox._names[""], runs._names["status"]
+    key = f"{history._names['']}.{history._names['run_id']}"
     return (
-        f"EXISTS (SELECT 1 FROM {run} WHERE {run}.{runs._names['run_id']} = %s AND ({status} = %s OR ({status} = %s"
-        f" AND EXISTS (SELECT 1 FROM {waiting} WHERE {waiting}.{inbox._names['run_id']} = %s))))"
+        f"EXISTS (SELECT 1 FROM {run} WHERE {run}.{runs._names['run_id']} = {key} AND ({status} = %s OR ({status} = %s"
+        f" AND EXISTS (SELECT 1 FROM {waiting} WHERE {waiting}.{inbox._names['run_id']} = {key}))))"
     )
 
 

@@ -15,7 +15,7 @@ from django.db import connections
 
 from .conf import df_settings
 from .engine import activities, doorbell, probes, timers
-from .engine.workflow_tasks import process_workflow_task
+from .engine.workflow_tasks import process_workflow_task, process_workflow_tasks
 from .models import ActivityTask
 
 log = logging.getLogger("durableflows.engine")
@@ -42,7 +42,7 @@ def activity_task(task_pk: int, attempt: int) -> None:
 
 @shared_task(name="durableflows.workflow_tasks", ignore_result=True)
 def workflow_tasks(run_ids: list[str]) -> None:
-    """Advance several runs one after another: the doorbell of a crowd woken together (timers due at once).
+    """Advance several runs in one transaction: the doorbell of a crowd woken together (timers due at once).
 
     Their new activities go out as messages, so that no run in the list waits for another's activity.
     """
@@ -50,8 +50,7 @@ def workflow_tasks(run_ids: list[str]) -> None:
     if not isinstance(run_ids, list):
         log.warning("workflow tasks for %r dropped: not a list of run ids", run_ids)
         return
-    for run_id in run_ids[: doorbell.RUNS_PER_MESSAGE]:
-        process_workflow_task(run_id)
+    process_workflow_tasks(run_ids[: doorbell.RUNS_PER_MESSAGE])
 
 
 @shared_task(name="durableflows.timer_task", ignore_result=True)

@@ -95,6 +95,62 @@ def process_workflow_task(
         return TaskResult("held")
 
 
+def process_workflow_tasks(run_ids: Sequence[Any]) -> list[TaskResult]:
+    """Run the workflow tasks of runs woken together (timers due at once) in one transaction.
+
+    Their rows are locked, and their facts and histories read, in one round trip; then each advances
+    as in ``process_workflow_task``. If any of them fails, all of it rolls back and each run gets a
+    task of its own, where a failure holds that run alone.
+    """
+    ids = []
+    for run_id in run_ids:
+        try:
+            ids.append(uuid.UUID(str(run_id)))
+        except ValueError:
+            log.warning("workflow task for %r dropped: not a run id", run_id)
+    ids = sorted(set(ids))  # one lock order for every crowd
+    if len(ids) < 2:
+        return [process_workflow_task(run_id) for run_id in ids]
+    working: list[WorkflowExecution] = []
+    try:
+        with write_transaction():
+            return _process_crowd(ids, working)
+    except Exception:
+        for execution in working:
+            execution.discard()
+        log.info("workflow tasks for %d runs failed together; running them one by one", len(ids), exc_info=True)
+        return [process_workflow_task(run_id) for run_id in ids]
+
+
+def _process_crowd(run_ids: list[uuid.UUID], working: list[WorkflowExecution]) -> list[TaskResult]:
+    reads = Batch()
+    where = {"run_id": tuple(run_ids)}
+    locked = storage.runs.rows(where, lock=_lock_clause(), order_by="run_id", batch=reads)
+    waiting = storage.inbox.values(
+        where,
+        ("id", "run_id", "type", "data"),
+        order_by="id",
+        row=lambda pk, run_id, type, data: InboxItem(id=pk, run_id=run_id, type=type, data=data),
+        batch=reads,
+    )
+    uncached = tuple(run_id for run_id in run_ids if run_id not in cache)
+    histories = storage.load_histories_if_due(uncached, batch=reads) if uncached else None
+    reads.run()
+    items: dict[Any, list[InboxItem]] = {}
+    for item in waiting.value:
+        items.setdefault(item.run_id, []).append(item)
+    history: dict[Any, list[Event]] = {}
+    for run_id, event in histories.value if histories else ():
+        history.setdefault(run_id, []).append(event)
+    results = []
+    for run in locked.value:
+        result = _closed_or_not_due(run)
+        if result is None:
+            result = _advance(run, items.get(run.pk, []), None, history.get(run.pk), eager=False, working=working)
+        results.append(result)
+    return results
+
+
 def _process(
     run_id: Any,
     *,
@@ -117,18 +173,42 @@ def _process(
     run = locked.value
     if run is None:
         return TaskResult("missing")
-    if not run.is_open:
-        closing.settle_late_facts(run)
-        return TaskResult("closed")
-    now = storage.now()
-    if run.start_at > now:
-        return TaskResult("not due")
+    result = _closed_or_not_due(run)
+    if result is not None:
+        return result
     settled = None
     if settle is not None and completing is not None:
         settled = activities.completed_fact(settle[0], settle[1], completing.value)
     elif settle is not None:
         settled = activities.settle(*settle)
     items = _inbox(run) if run.has_inbox else []
+    return _advance(run, items, settled, history.value or None if history else None, eager=eager, working=working)
+
+
+def _closed_or_not_due(run: WorkflowRun) -> TaskResult | None:
+    """The outcome of a task for a run that is closed (its late facts settled) or not due to start yet."""
+    if not run.is_open:
+        closing.settle_late_facts(run)
+        return TaskResult("closed")
+    if run.start_at > storage.now():
+        return TaskResult("not due")
+    return None
+
+
+def _advance(
+    run: WorkflowRun,
+    items: list[InboxItem],
+    settled: tuple[EventType, dict[str, Any]] | None,
+    history: list[Event] | None,
+    *,
+    eager: bool,
+    working: list[WorkflowExecution],
+) -> TaskResult:
+    """Apply the run's waiting facts (and an attempt's outcome) to its execution and write what follows.
+
+    ``history`` is the stored history if it was read with the run, for when no execution is cached.
+    """
+    now = storage.now()
     facts = [(EventType(item.type), item.data) for item in items] + ([settled] if settled else [])
     starting = run.status == Status.PENDING
     if not facts and not starting:
@@ -141,7 +221,7 @@ def _process(
         closing.terminate_run(run, terminate.data.get("reason", ""), now)
         return TaskResult("terminated")
 
-    execution, new_events = _bring_up_to_date(run, starting, working, history.value or None if history else None)
+    execution, new_events = _bring_up_to_date(run, starting, working, history)
     applied = 0
     for fact_type, data in facts:
         if execution.is_closed:
