@@ -336,7 +336,7 @@ class WorkflowHandle(Generic[R]):
 
         With ``update_id``, a retried call (from any process) gets the first call's update instead of a new one.
         """
-        request = send_update(self._run(), name, args, update_id)
+        request = retrying_deadlocks(lambda: send_update(self._run(), name, args, update_id))
         return UpdateHandle(self.workflow_id, request.update_id, request.run_id)
 
     def update(self, name: str, *args: Any, timeout: Duration | None = None, update_id: str | None = None) -> Any:

@@ -18,7 +18,7 @@ from .errors import WorkflowAlreadyExists
 from .models import WorkflowRun
 from .options import Duration
 from .runtime import EventType
-from .transactions import write_transaction
+from .transactions import retrying_deadlocks, write_transaction
 from .updates import UpdateHandle, send_update
 
 T = TypeVar("T")
@@ -136,17 +136,20 @@ def _open_or_start(
         raise TypeError(f"unexpected start options {', '.join(unknown)} (accepted: {', '.join(_START_OPTIONS)})")
     if not isinstance(workflow_id, str) or not workflow_id:
         raise ValueError("id is required: it names the run to signal or start")
-    with write_transaction():
-        run = storage.open_run(workflow_id, lock=True)
-        started = run is None
-        if run is None:
-            try:
-                handle = start(workflow, *args, id=workflow_id, **options)
-            except WorkflowAlreadyExists:  # another caller started it between our look and our insert
-                run = storage.open_run(workflow_id, lock=True)
-                if run is None:
-                    raise
-                started = False
-            else:
-                run = WorkflowRun.objects.get(pk=handle.run_id)
-        return WorkflowHandle(workflow_id, run.run_id), started, deliver(run)
+    def open_or_start() -> tuple[WorkflowHandle[Any], bool, T]:
+        with write_transaction():
+            run = storage.open_run(workflow_id, lock=True)
+            started = run is None
+            if run is None:
+                try:
+                    handle = start(workflow, *args, id=workflow_id, **options)
+                except WorkflowAlreadyExists:  # another caller started it between our look and our insert
+                    run = storage.open_run(workflow_id, lock=True)
+                    if run is None:
+                        raise
+                    started = False
+                else:
+                    run = WorkflowRun.objects.get(pk=handle.run_id)
+            return WorkflowHandle(workflow_id, run.run_id), started, deliver(run)
+
+    return retrying_deadlocks(open_or_start)  # a deadlock's victim rolled back whole: the start too
