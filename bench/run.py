@@ -91,6 +91,7 @@ class Contenders:
         self.chain = chain
         self.tasks = tasks
         self.workflow = workflows.three_steps
+        self.workflow_name = "bench.three_steps"
         self.WorkflowRun = WorkflowRun
         self.open_statuses = (Status.PENDING, Status.RUNNING)
         self.completed = Status.COMPLETED
@@ -185,10 +186,11 @@ def burst_workflows(c: Contenders, n: int, poll: float, timeout: float) -> dict[
         t = time.time()
         submitted[c.start_workflow(i)] = t
     submit_s = time.time() - first
-    # The database is private to this run and the warm-up has finished, so "no open run" means all done.
-    # One indexed COUNT per poll keeps the client's share of the 2 cores negligible.
+    # The database is private to this run and the warm-up has finished, so "no open run of this workflow"
+    # means all done (bench/sleepers.py adds open runs of another). One indexed read per poll keeps the
+    # client's share of the 2 cores negligible.
     deadline = time.monotonic() + timeout
-    while c.WorkflowRun.objects.filter(status__in=c.open_statuses).exists():
+    while c.WorkflowRun.objects.filter(status__in=c.open_statuses, workflow_name=c.workflow_name).exists():
         if time.monotonic() > deadline:
             raise TimeoutError("workflow burst did not finish")
         time.sleep(poll)
