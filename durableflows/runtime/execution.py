@@ -123,15 +123,16 @@ class WorkflowExecution:
         history = self.history = list(events)
         self.replaying = True
         try:
-            while self._cursor < len(history):
-                event = history[self._cursor]
-                if event.type in COMMAND_TYPES:
-                    if event.type is _PATCH_MARKER:  # a patch check the code no longer makes
-                        self._cursor += 1
-                        continue
-                    self._diverged(f"history has {_describe(event)} but the workflow code did not issue it")
-                self._cursor += 1
-                self._process(event)
+            with self.loop.running():
+                while self._cursor < len(history):
+                    event = history[self._cursor]
+                    if event.type in COMMAND_TYPES:
+                        if event.type is _PATCH_MARKER:  # a patch check the code no longer makes
+                            self._cursor += 1
+                            continue
+                        self._diverged(f"history has {_describe(event)} but the workflow code did not issue it")
+                    self._cursor += 1
+                    self._process(event)
         finally:
             self.replaying = False
 
