@@ -16,6 +16,7 @@ import datetime
 import functools
 import gc
 import json
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Generic, TypeVar, cast, overload
@@ -259,6 +260,7 @@ class Table(Generic[M]):
         return _submit(batch, sql, params, lambda cursor: self._read_all(names, cursor, row))
 
     def _read_all(self, names: Sequence[str], cursor: Any, row: Callable[..., T]) -> list[T]:
+        """The cursor's rows as ``row(*values)``, made with the garbage collector held off."""
         with _collector_paused():
             return self._read_rows(names, cursor.fetchall(), row)
 
@@ -358,7 +360,7 @@ def _collector_paused() -> Iterator[None]:
     """Python's cyclic garbage collector held off while rows become objects (counted across threads).
 
     Collections set off while a long history is read would only age its new objects into the oldest
-    generation, bringing on full collections (~25 ms on a worker's heap): young, a task drops them cheaply.
+    generation, bringing on full collections (~25 ms each at 90k objects): young, a task drops them cheaply.
     """
     global _pauses, _collector_was_enabled
     with _pauses_lock:
@@ -373,6 +375,20 @@ def _collector_paused() -> Iterator[None]:
             _pauses -= 1
             if _pauses == 0 and _collector_was_enabled:
                 gc.enable()
+
+
+def _collector_resumed_in_child() -> None:
+    """A process forked while other threads were reading rows: their reads do not go on in it."""
+    global _pauses, _pauses_lock
+    _pauses_lock = threading.Lock()  # another thread may have held it
+    if _pauses:
+        _pauses = 0
+        if _collector_was_enabled:
+            gc.enable()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_collector_resumed_in_child)
 
 
 def _rowcount(cursor: Any) -> int:

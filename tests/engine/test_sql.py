@@ -2,6 +2,7 @@
 
 import gc
 import json
+import os
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -243,3 +244,27 @@ def test_a_collector_that_was_off_stays_off_after_a_read():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_process_forked_during_another_threads_read_collects_garbage_and_reads():
+    reading, forked = threading.Event(), threading.Event()
+
+    def read_until_forked() -> None:
+        with _collector_paused():
+            reading.set()
+            forked.wait(5)
+
+    thread = threading.Thread(target=read_until_forked)
+    thread.start()
+    assert reading.wait(5) and not gc.isenabled()
+    pid = os.fork()
+    if pid == 0:  # the child: the reading thread is not in it
+        with _collector_paused():
+            paused = not gc.isenabled()
+        os._exit(0 if paused and gc.isenabled() else 1)
+    forked.set()
+    thread.join(5)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert gc.isenabled()
