@@ -11,10 +11,14 @@ that do not depend on each other in one round trip where the driver allows.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
+import gc
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Generic, TypeVar, cast, overload
 
 from django.conf import settings
@@ -277,7 +281,12 @@ class Table(Generic[M]):
             order = f" ORDER BY {self._names[order_by]}" if order_by else ""
             also = f" AND ({extra})" if extra else ""
             self._sql[key] = sql = f"SELECT {columns} FROM {self._names['']} WHERE {clause}{also}{order}"
-        return _submit(batch, sql, params, lambda cursor: self._read_rows(names, cursor.fetchall(), row))
+        return _submit(batch, sql, params, lambda cursor: self._read_all(names, cursor, row))
+
+    def _read_all(self, names: Sequence[str], cursor: Any, row: Callable[..., T]) -> list[T]:
+        """The cursor's rows as ``row(*values)``, made with the garbage collector held off."""
+        with _collector_paused():
+            return self._read_rows(names, cursor.fetchall(), row)
 
     def _read_rows(self, names: Sequence[str], rows: Sequence[Sequence[Any]], row: Callable[..., T]) -> list[T]:
         """``row(*values)`` of each row, converted a column at a time: per value, only its converters' calls."""
@@ -325,9 +334,10 @@ def _convert_column(
     # the converters were bound to the ops of the connection (of the thread) that first read the table
     ops_method = getattr(type(connection.ops), "convert_datetimefield_value", None)
     if ops_method is not None and getattr(func, "__func__", None) is ops_method and settings.USE_TZ:
-        zone = connection.timezone
+        zone, combine = connection.timezone, datetime.datetime.combine
+        # combine() attaches the zone as replace(tzinfo=zone) would, at a quarter of its cost (keyword parsing)
         return [
-            value.replace(tzinfo=zone)
+            combine(value.date(), value.time(), zone)
             if type(value) is datetime.datetime and value.tzinfo is None
             else func(value, col, connection)
             for value in values
@@ -362,6 +372,47 @@ def _loads_json(values: Sequence[Any], convert: Callable[[Any], Any]) -> list[An
             result = convert(value)
         decoded.append(result)
     return decoded
+
+
+_pauses = 0
+_pauses_lock = threading.Lock()
+_collector_was_enabled = False
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector held off while rows become objects (counted across threads).
+
+    Collections set off while a long history is read would only age its new objects into the oldest
+    generation, bringing on full collections (~25 ms each at 90k objects): young, a task drops them cheaply.
+    """
+    global _pauses, _collector_was_enabled
+    with _pauses_lock:
+        if _pauses == 0:
+            _collector_was_enabled = gc.isenabled()
+            gc.disable()
+        _pauses += 1
+    try:
+        yield
+    finally:
+        with _pauses_lock:
+            _pauses -= 1
+            if _pauses == 0 and _collector_was_enabled:
+                gc.enable()
+
+
+def _collector_resumed_in_child() -> None:
+    """A process forked while other threads were reading rows: their reads do not go on in it."""
+    global _pauses, _pauses_lock
+    _pauses_lock = threading.Lock()  # another thread may have held it
+    if _pauses:
+        _pauses = 0
+        if _collector_was_enabled:
+            gc.enable()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_collector_resumed_in_child)
 
 
 def _rowcount(cursor: Any) -> int:

@@ -32,8 +32,12 @@ _clock: Callable[[], datetime] = timezone.now
 _EVENT_TYPES = {type.value: type for type in EventType}
 
 
-def _event_type(name: str) -> EventType:
-    return _EVENT_TYPES.get(name) or EventType(name)  # an unknown name: EventType's own ValueError
+def _history_event(sequence: int, type: str, timestamp: datetime, data: dict[str, Any]) -> Event:
+    """One stored history row as an ``Event``: run once per event loaded, so the type is a dict lookup."""
+    event_type = _EVENT_TYPES.get(type)
+    if event_type is None:
+        event_type = EventType(type)  # an unknown name: EventType's own ValueError
+    return Event(sequence, event_type, timestamp, data)
 
 
 def now() -> datetime:
@@ -148,7 +152,7 @@ def load_history(run_id: Any, *, batch: Batch | None = None) -> list[Event] | Pe
         {"run_id": run_id},
         ("sequence", "type", "timestamp", "data"),
         order_by="sequence",
-        row=lambda sequence, type, timestamp, data: Event(sequence, _event_type(type), timestamp, data),
+        row=_history_event,
         batch=batch,
     )
 
@@ -162,7 +166,7 @@ def load_history_if_due(run_id: Any, *, batch: Batch) -> Pending[list[Event]]:
         {"run_id": run_id},
         ("sequence", "type", "timestamp", "data"),
         order_by="sequence",
-        row=lambda sequence, type, timestamp, data: Event(sequence, _event_type(type), timestamp, data),
+        row=_history_event,
         condition=(_due_condition(), _DUE_STATUSES),
         batch=batch,
     )
@@ -174,10 +178,7 @@ def load_histories_if_due(run_ids: Sequence[Any], *, batch: Batch) -> Pending[li
         {"run_id": tuple(run_ids)},
         ("run_id", "sequence", "type", "timestamp", "data"),
         order_by="sequence",
-        row=lambda run_id, sequence, type, timestamp, data: (
-            run_id,
-            Event(sequence, _event_type(type), timestamp, data),
-        ),
+        row=lambda run_id, *event: (run_id, _history_event(*event)),
         condition=(_due_condition(), _DUE_STATUSES),
         batch=batch,
     )

@@ -11,7 +11,7 @@ import inspect
 import logging
 import random as _random
 import uuid as _uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, cast
 
@@ -24,20 +24,22 @@ from .loop import WorkflowEventLoop
 
 PARENT_CLOSE_POLICIES = ("terminate", "request_cancel", "abandon")
 
+_running_loop = asyncio.events._get_running_loop  # None outside a running loop, where get_running_loop() raises
+# Module globals for the event types of the calls made once per step: see execution._PATCH_MARKER.
+_ACTIVITY_SCHEDULED = EventType.ACTIVITY_SCHEDULED
+_VAR_SET = EventType.VAR_SET
+
 
 def _current(fn: str) -> WorkflowExecution:
-    execution = current_execution()
-    if execution is None:
+    loop = _running_loop()
+    if type(loop) is not WorkflowEventLoop:
         raise RuntimeError(f"df.{fn}() can only be called from workflow code")
-    return execution
+    return loop._host  # type: ignore[return-value]  # the loop's host is always its WorkflowExecution
 
 
 def current_execution() -> WorkflowExecution | None:
     """The execution whose code is running in this thread, if any."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return None
+    loop = _running_loop()
     return cast(WorkflowExecution, loop._host) if isinstance(loop, WorkflowEventLoop) else None
 
 
@@ -52,7 +54,11 @@ async def execute_activity(activity: str | Callable[..., Any], *args: Any, **opt
     definition = registry.get_activity(activity)
     opts = definition.options.merged(**options) if options else definition.options
     registry.refuse_async_transactional(definition.fn, opts)
-    encoded = serialization.check(list(args), what=f"arguments of activity {definition.name!r}")
+    what = f"arguments of activity {definition.name!r}"
+    encoded = serialization.encode(list(args), what=what)
+    ahead = execution.recorded_ahead()  # replaying: arguments equal to the recorded ones passed when recorded
+    if ahead is None or ahead.type is not _ACTIVITY_SCHEDULED or ahead.data.get("args") != encoded:
+        serialization.check_size(encoded, what=what)
     activity_id = execution.next_id()
     execution.record(
         EventType.ACTIVITY_SCHEDULED,
@@ -102,21 +108,27 @@ def _seeded(fn: str) -> _random.Random:
 async def wait_condition(predicate: Callable[[], Any], timeout: Duration | None = None) -> None:
     """Wait until ``predicate()`` is true, re-checked after every event; ``TimeoutError`` on timeout."""
     execution = _current("wait_condition")
-    if predicate():
-        return
+    if not predicate():
+        await _condition(execution, predicate, timeout)
+
+
+def _condition(execution: WorkflowExecution, predicate: Callable[[], Any], timeout: Duration | None) -> Awaitable[Any]:
+    """What to await until ``predicate()`` holds: a future the execution resolves (see ``_wake_one_condition``).
+
+    A plain function, not a coroutine: awaiting the future itself spares a coroutine per wait.
+    """
+    seconds = None if timeout is None else to_seconds(timeout, name="timeout")
     future = execution.loop.create_future()
     execution.conditions.append((predicate, future))
-    if timeout is None:
-        await future
-    else:
-        await asyncio.wait_for(future, to_seconds(timeout, name="timeout"))
+    return future if seconds is None else asyncio.wait_for(future, seconds)
 
 
 async def wait_signal(name: str, timeout: Duration | None = None) -> Any:
     """The next buffered signal called ``name`` (in arrival order); ``TimeoutError`` on timeout."""
     execution = _current("wait_signal")
     buffer = execution.signals[name]
-    await wait_condition(lambda: len(buffer) > 0, timeout)
+    if not buffer:
+        await _condition(execution, buffer.__len__, timeout)
     return serialization.decode(buffer.popleft())
 
 
@@ -172,10 +184,10 @@ def set_var(name: str, value: Any) -> None:
         raise TypeError("variable names are non-empty strings")
     what = f"variable {name!r}"
     encoded = serialization.encode(value, what=what)
-    ahead = execution.recorded_ahead() if execution.replaying else None
-    if ahead is None or ahead.type is not EventType.VAR_SET or ahead.data.get("value") != encoded:
+    ahead = execution.recorded_ahead()
+    if ahead is None or ahead.type is not _VAR_SET or ahead.data.get("value") != encoded:
         serialization.check_size(encoded, what=what)  # a value replayed as recorded passed when it was recorded
-    execution.record(EventType.VAR_SET, {"name": name, "value": encoded})
+    execution.record(_VAR_SET, {"name": name, "value": encoded})
     execution.vars[name] = encoded
 
 

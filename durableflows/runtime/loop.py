@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import itertools
 import logging
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextvars import Context
 from typing import Any, NoReturn, Protocol, TypeVarTuple
 
@@ -64,22 +65,41 @@ class WorkflowEventLoop(asyncio.AbstractEventLoop):
         self._tasks: weakref.WeakSet[asyncio.Task] = weakref.WeakSet()
 
     # -- driving ---------------------------------------------------------------
-    def run_until_quiescent(self, on_idle: Callable[[], bool]) -> None:
-        """Run ready callbacks until none are left and ``on_idle()`` wakes nothing more."""
+    @contextlib.contextmanager
+    def running(self) -> Iterator[None]:
+        """Make this the thread's running loop, which asyncio and the ``df`` calls look for, within the block.
+
+        Replay runs its whole history inside one block: setting the running loop costs a system call.
+        """
+        if self._running:
+            yield
+            return
         previous = asyncio.events._get_running_loop()
         asyncio.events._set_running_loop(self)
         self._running = True
         try:
-            while True:
-                while self._ready:
-                    handle = self._ready.popleft()
-                    if not handle._cancelled:
-                        handle._run()
-                if not on_idle():
-                    return
+            yield
         finally:
             self._running = False
             asyncio.events._set_running_loop(previous)
+
+    def run_until_quiescent(self, on_idle: Callable[[], bool]) -> None:
+        """Run ready callbacks until none are left and ``on_idle()`` wakes nothing more."""
+        if self._running:  # within running(), as for a whole replay
+            self._run_ready(on_idle)
+            return
+        with self.running():
+            self._run_ready(on_idle)
+
+    def _run_ready(self, on_idle: Callable[[], bool]) -> None:
+        ready = self._ready
+        while True:
+            while ready:
+                handle = ready.popleft()
+                if not handle._cancelled:
+                    handle._run()
+            if not on_idle():
+                return
 
     def fire(self, handle: DurableTimerHandle) -> None:
         """A durable timer fired: its callback becomes ready."""

@@ -1,6 +1,9 @@
 """``durableflows.sql.Table`` stores and loads exactly what the ORM does, on the backend under test."""
 
+import gc
 import json
+import os
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -10,7 +13,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from durableflows.models import ActivityTask, HistoryEvent, InboxItem, WorkflowRun
-from durableflows.sql import Batch, Table
+from durableflows.sql import Batch, Table, _collector_paused
 from durableflows.status import Status
 
 pytestmark = pytest.mark.django_db
@@ -198,3 +201,70 @@ def test_json_values_that_are_not_all_documents_are_decoded_one_by_one_by_the_fi
     assert _loads_json(['{"a": 1}', "[2]", '"x"'], field) == [{"a": 1}, [2], "x"]
     assert _loads_json(['{"a": 1}', "[1", "2]"], field) == [{"a": 1}, "[1", "2]"]  # not [[1, 2]]
     assert _loads_json(['"ok"', {"already": "decoded"}], field) == ["ok", {"already": "decoded"}]
+
+
+def test_rows_are_read_with_the_garbage_collector_held_off_and_it_runs_again_after():
+    run = _run()
+    run.save()
+    events.insert_rows(
+        [{"run_id": run.pk, "sequence": n, "type": "TimerFired", "timestamp": WHEN, "data": {}} for n in (1, 2)]
+    )
+    collecting = events.values({"run_id": run.pk}, ("sequence",), row=lambda sequence: gc.isenabled())
+    assert collecting == [False, False]
+    assert gc.isenabled()
+
+
+def test_the_collector_runs_again_when_the_last_of_overlapping_reads_is_done():
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def second() -> None:
+        first_in.wait(5)
+        with _collector_paused():
+            second_in.set()
+            first_out.wait(5)
+            seen["after the first left"] = gc.isenabled()
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    with _collector_paused():
+        first_in.set()
+        second_in.wait(5)
+    first_out.set()
+    thread.join(5)
+    assert seen == {"after the first left": False}
+    assert gc.isenabled()
+
+
+def test_a_collector_that_was_off_stays_off_after_a_read():
+    gc.disable()
+    try:
+        with _collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_process_forked_during_another_threads_read_collects_garbage_and_reads():
+    reading, forked = threading.Event(), threading.Event()
+
+    def read_until_forked() -> None:
+        with _collector_paused():
+            reading.set()
+            forked.wait(5)
+
+    thread = threading.Thread(target=read_until_forked)
+    thread.start()
+    assert reading.wait(5) and not gc.isenabled()
+    pid = os.fork()
+    if pid == 0:  # the child: the reading thread is not in it
+        with _collector_paused():
+            paused = not gc.isenabled()
+        os._exit(0 if paused and gc.isenabled() else 1)
+    forked.set()
+    thread.join(5)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert gc.isenabled()
