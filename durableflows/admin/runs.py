@@ -22,6 +22,7 @@ from django.utils.safestring import SafeString
 from ..errors import DurableFlowsError
 from ..models import WorkflowRun
 from ..timeline import build_timeline, render_svg
+from .changelist import RunChangeList, action_checkbox
 from .display import as_json, compact_timestamp, duration, event_rows, pretty_json, status_badge
 from .filters import StuckFilter, WorkflowNameFilter
 from .forms import QueryForm, ReasonForm, SignalForm, TerminateForm, UpdateForm
@@ -87,6 +88,12 @@ class WorkflowRunAdmin(OperationsMixin, admin.ModelAdmin):
         return False
 
     # -- the changelist -----------------------------------------------------------------------
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[RunChangeList]:
+        return RunChangeList
+
+    def action_checkbox(self, obj: WorkflowRun) -> SafeString:
+        return action_checkbox(obj)
+
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
         """Workflow id contains the term, or the run id is the term (a UUID)."""
         term = search_term.strip()
