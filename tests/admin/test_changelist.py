@@ -92,3 +92,30 @@ def test_the_stuck_filter_is_one_condition_on_the_table_not_a_subquery(viewer):
     for value in ("yes", "no"):
         run_queries = [sql for sql in statements(client, CHANGELIST + f"?stuck={value}") if "workflowrun" in sql]
         assert run_queries and not any(sql.count("SELECT") > 1 for sql in run_queries), run_queries
+
+
+@pytest.mark.parametrize("keys_at_once", [5_000, 10])
+def test_a_search_pages_through_every_match_once_newest_first(viewer, monkeypatch, keys_at_once):
+    from durableflows.admin import paging
+
+    monkeypatch.setattr(paging, "SEARCH_KEYS_AT_ONCE", keys_at_once)
+    add_runs(120)
+    WorkflowRun.objects.bulk_create(WorkflowRun(workflow_id=f"other-{i}", workflow_name="ops.o") for i in range(30))
+    client = signed_in(viewer)
+    seen = []
+    for number in (1, 2, 3):
+        html = client.get(CHANGELIST + f"?q=row&p={number}").content.decode()
+        seen += re.findall(r'>(row-\d+)<small class="df-run-id"', html)
+    assert seen == [f"row-{i}" for i in reversed(range(120))]
+
+
+def test_a_search_with_few_matches_reads_their_keys_without_a_limit(viewer):
+    """With a LIMIT, PostgreSQL may walk the creation-order index past most runs to meet matches that cluster."""
+    add_runs(120)
+    client = signed_in(viewer)
+    keys = [
+        sql
+        for sql in statements(client, CHANGELIST + "?q=row&p=2")
+        if sql.startswith('SELECT "durableflows_workflowrun"."run_id" AS "pk" FROM')
+    ]
+    assert len(keys) == 1 and "LIMIT" not in keys[0], keys
