@@ -109,7 +109,7 @@ def test_a_search_pages_through_every_match_once_newest_first(viewer, monkeypatc
     assert seen == [f"row-{i}" for i in reversed(range(120))]
 
 
-def test_a_search_with_few_matches_reads_their_keys_without_a_limit(viewer):
+def test_on_postgresql_a_search_with_few_matches_reads_their_keys_without_a_limit(viewer):
     """With a LIMIT, PostgreSQL may walk the creation-order index past most runs to meet matches that cluster."""
     add_runs(120)
     client = signed_in(viewer)
@@ -118,4 +118,6 @@ def test_a_search_with_few_matches_reads_their_keys_without_a_limit(viewer):
         for sql in statements(client, CHANGELIST + "?q=row&p=2")
         if sql.startswith('SELECT "durableflows_workflowrun"."run_id" AS "pk" FROM')
     ]
-    assert len(keys) == 1 and "LIMIT" not in keys[0], keys
+    assert len(keys) == 1, keys
+    # elsewhere no index finds the matches: the LIMIT lets the scan stop at the page's last one
+    assert ("LIMIT" in keys[0]) == (connection.vendor != "postgresql"), keys
