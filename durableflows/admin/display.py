@@ -12,6 +12,7 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
+from django.utils.dates import MONTHS_3
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -69,19 +70,24 @@ def as_json(value: Any, *, indent: int | None = None) -> str:
 
 
 def compact_timestamp(value: datetime | None, now: datetime | None = None) -> SafeString | str:
-    """``14:03:27`` today, ``Nov 28 09:15`` this year, ``2025-11-28`` before; the full time on hover."""
+    """``14:03:27`` today, ``Nov 28 09:15`` this year, ``2025-11-28`` before; the full time on hover.
+
+    Formatted field by field rather than with Django's ``dateformat``, which costs several times more
+    and runs twice per row of the changelist.
+    """
     if value is None:
         return "—"
     local, today = timezone.localtime(value), timezone.localtime(now or timezone.now())
+    day = f"{local.year:04d}-{local.month:02d}-{local.day:02d}"
+    clock = f"{local.hour:02d}:{local.minute:02d}"
     if local.date() == today.date():
-        short = format_date(local, "H:i:s")
+        short = f"{clock}:{local.second:02d}"
     elif local.year == today.year:
-        short = format_date(local, "M j H:i")
+        short = f"{MONTHS_3[local.month].title()} {local.day} {clock}"  # Django's "M j H:i", translated
     else:
-        short = format_date(local, "Y-m-d")
-    return format_html(
-        '<time datetime="{}" title="{}">{}</time>', value.isoformat(), format_date(local, "Y-m-d H:i:s.u T"), short
-    )
+        short = day
+    full = f"{day} {clock}:{local.second:02d}.{local.microsecond:06d} {local.tzname() or ''}"
+    return mark_safe(f'<time datetime="{value.isoformat()}" title="{html.escape(full)}">{html.escape(short)}</time>')
 
 
 def pretty_json(value: Any) -> SafeString:

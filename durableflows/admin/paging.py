@@ -16,10 +16,13 @@ from django.utils.functional import cached_property
 
 #: Above this many rows (by PostgreSQL's statistics) the changelist shows an estimated count.
 ESTIMATE_ABOVE = 50_000
+#: On PostgreSQL, a search that matches at most this many runs is paged from all their keys, read in order at once.
+SEARCH_KEYS_AT_ONCE = 5_000
 
 
 class RunPaginator(Paginator):
     estimated = False  # True when the count is PostgreSQL's estimate
+    searched = False  # True when the rows are a search's matches (set by the admin)
 
     def validate_number(self, number: Any) -> int:
         """A page past an estimated end is empty, not an error (the estimate may be a little high)."""
@@ -34,7 +37,16 @@ class RunPaginator(Paginator):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         queryset: QuerySet = self.object_list  # type: ignore[assignment]  # the admin pages querysets
-        ids = list(queryset.values_list("pk", flat=True)[bottom : bottom + self.per_page])
+        keys = queryset.values_list("pk", flat=True)
+        postgresql = connections[queryset.db].vendor == "postgresql"
+        if self.searched and postgresql and self.count <= SEARCH_KEYS_AT_ONCE:
+            # With a LIMIT, PostgreSQL walks the order's index hoping to meet matches early: matches that
+            # cluster far down it (ids given in sequence, searched by a prefix) make it read most runs.
+            # Without one it reads the matches through the trigram index and sorts them. (Elsewhere no
+            # index finds the matches: the LIMIT at least lets the scan stop at the page's last one.)
+            ids = list(keys)[bottom : bottom + self.per_page]
+        else:
+            ids = list(keys[bottom : bottom + self.per_page])
         rows = {row.pk: row for row in queryset.order_by().filter(pk__in=ids)}
         return Page([rows[pk] for pk in ids if pk in rows], number, self)
 

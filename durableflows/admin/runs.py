@@ -12,6 +12,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
@@ -22,6 +23,7 @@ from django.utils.safestring import SafeString
 from ..errors import DurableFlowsError
 from ..models import WorkflowRun
 from ..timeline import build_timeline, render_svg
+from .changelist import RunChangeList, action_checkbox
 from .display import as_json, compact_timestamp, duration, event_rows, pretty_json, status_badge
 from .filters import StuckFilter, WorkflowNameFilter
 from .forms import QueryForm, ReasonForm, SignalForm, TerminateForm, UpdateForm
@@ -53,7 +55,6 @@ class WorkflowRunAdmin(OperationsMixin, admin.ModelAdmin):
     date_hierarchy = None
     list_per_page = 50
     show_full_result_count = False  # one COUNT per page, not two, on tables of millions of runs
-    paginator = RunPaginator  # deep pages by key; an estimated count when unfiltered on PostgreSQL
     ordering = ["-created_at", "run_id"]  # the order of the df_run_created index (Django would add "-pk")
     list_select_related = ["parent"]
     actions = ["cancel_selected", "terminate_selected"]
@@ -87,6 +88,25 @@ class WorkflowRunAdmin(OperationsMixin, admin.ModelAdmin):
         return False
 
     # -- the changelist -----------------------------------------------------------------------
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[RunChangeList]:
+        return RunChangeList
+
+    def action_checkbox(self, obj: WorkflowRun) -> SafeString:
+        return action_checkbox(obj)
+
+    def get_paginator(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet,
+        per_page: int,
+        orphans: int = 0,
+        allow_empty_first_page: bool = True,
+    ) -> RunPaginator:
+        """Deep pages by key; an estimated count when big on PostgreSQL; a search's matches read in one go."""
+        paginator = RunPaginator(queryset, per_page, orphans, allow_empty_first_page)
+        paginator.searched = bool(request.GET.get(SEARCH_VAR, "").strip())
+        return paginator
+
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
         """Workflow id contains the term, or the run id is the term (a UUID)."""
         term = search_term.strip()
