@@ -35,20 +35,15 @@ from . import fork_guard
 log = logging.getLogger("durableflows.retention")
 
 #: Events one batch deletes at most (whole runs while they fit; a longer history goes in slices first).
-#: SQLite has one write lock for everyone, held for each statement: every writer may wait for one,
-#: so its statements stay small. PostgreSQL locks only the rows deleted, and its COMMIT (a WAL flush)
-#: costs the same for a small batch as for a larger one.
+#: SQLite has one write lock for everyone, held for the whole batch; PostgreSQL locks only the rows
+#: deleted, and its COMMIT (a WAL flush) costs the same for a small batch as for a larger one.
 MAX_EVENTS_PER_BATCH = 1_000
-MAX_EVENTS_PER_BATCH_SQLITE = 300
 MAX_EVENTS_PER_BATCH_POSTGRESQL = 5_000
 
 
 def events_per_batch() -> int:
-    vendor = connections[DEFAULT_DB_ALIAS].vendor
-    if vendor == "postgresql":
+    if connections[DEFAULT_DB_ALIAS].vendor == "postgresql":
         return max(MAX_EVENTS_PER_BATCH, MAX_EVENTS_PER_BATCH_POSTGRESQL)
-    if vendor == "sqlite":
-        return min(MAX_EVENTS_PER_BATCH, MAX_EVENTS_PER_BATCH_SQLITE)
     return MAX_EVENTS_PER_BATCH
 
 
