@@ -282,11 +282,18 @@ class WorkflowHandle(Generic[R]):
         return serialization.decode(answer, handler_return_hint(workflow_name, "query", name))
 
     def describe(self) -> dict[str, Any]:
-        """Status, timestamps, pending activities and timers, and the stuck task error, if any."""
+        """Status, timestamps, pending activities and timers, children, and the stuck task error, if any.
+
+        Each list holds at most ``DESCRIBE_LIMIT`` entries (the earliest), and ``*_total`` says how
+        many there are: a run that fans out to thousands of children stays cheap to describe.
+        """
         run = self._run()
-        activities = ActivityTask.objects.filter(
-            run=run, state__in=(ActivityTask.State.SCHEDULED, ActivityTask.State.STARTED)
+        open_states = (ActivityTask.State.SCHEDULED, ActivityTask.State.STARTED)
+        activities, activities_total = _first(
+            ActivityTask.objects.filter(run=run, state__in=open_states).order_by("activity_id")
         )
+        timers, timers_total = _first(Timer.objects.filter(run=run).order_by("fire_at", "timer_id"))
+        children, children_total = _first(WorkflowRun.objects.filter(parent=run).order_by("created_at", "run_id"))
         return {
             "workflow_id": run.workflow_id,
             "run_id": str(run.run_id),
@@ -314,13 +321,11 @@ class WorkflowHandle(Generic[R]):
                 }
                 for task in activities
             ],
-            "pending_timers": [
-                {"timer_id": timer.timer_id, "fire_at": timer.fire_at} for timer in Timer.objects.filter(run=run)
-            ],
-            "children": [
-                {"workflow_id": c.workflow_id, "run_id": str(c.run_id), "status": c.status}
-                for c in WorkflowRun.objects.filter(parent=run)
-            ],
+            "pending_activities_total": activities_total,
+            "pending_timers": [{"timer_id": timer.timer_id, "fire_at": timer.fire_at} for timer in timers],
+            "pending_timers_total": timers_total,
+            "children": [{"workflow_id": c.workflow_id, "run_id": str(c.run_id), "status": c.status} for c in children],
+            "children_total": children_total,
         }
 
     # -- acting ------------------------------------------------------------------------
@@ -422,6 +427,19 @@ class WorkflowHandle(Generic[R]):
         if not run.is_open:
             raise WorkflowNotFound(f"workflow {self.workflow_id!r} has no open run (its last run is {run.status})")
         return run
+
+
+#: Entries of each list ``describe()`` returns at most.
+DESCRIBE_LIMIT = 100
+_M = TypeVar("_M", bound=models.Model)
+
+
+def _first(rows: models.QuerySet[_M]) -> tuple[list[_M], int]:
+    """The first ``DESCRIBE_LIMIT`` rows and how many there are in all (counted only when there are more)."""
+    first = list(rows[: DESCRIBE_LIMIT + 1])
+    if len(first) <= DESCRIBE_LIMIT:
+        return first, len(first)
+    return first[:DESCRIBE_LIMIT], rows.count()
 
 
 def _in_event_loop() -> bool:

@@ -166,8 +166,11 @@ class WorkflowDetailSerializer(WorkflowRunSerializer):
 
     vars = AnyJSONField(read_only=True)
     pending_activities = serializers.SerializerMethodField()
+    pending_activities_total = serializers.SerializerMethodField()
     pending_timers = serializers.SerializerMethodField()
+    pending_timers_total = serializers.SerializerMethodField()
     children = serializers.SerializerMethodField()
+    children_total = serializers.SerializerMethodField()
     continued_from_run_id = serializers.UUIDField(source="continued_from_id", read_only=True, allow_null=True)
 
     class Meta(WorkflowRunSerializer.Meta):
@@ -175,8 +178,11 @@ class WorkflowDetailSerializer(WorkflowRunSerializer):
             *WorkflowRunSerializer.Meta.fields,
             "vars",
             "pending_activities",
+            "pending_activities_total",
             "pending_timers",
+            "pending_timers_total",
             "children",
+            "children_total",
             "continued_from_run_id",
         ]
         read_only_fields = fields
@@ -197,6 +203,22 @@ class WorkflowDetailSerializer(WorkflowRunSerializer):
     @extend_schema_field(ChildRunSerializer(many=True))
     def get_children(self, run: WorkflowRun) -> list[dict[str, Any]]:
         return self._described("children", ChildRunSerializer)
+
+    def _total(self, key: str) -> int:
+        """How many of a ``describe()`` list there are: its lists hold the first ``DESCRIBE_LIMIT`` only."""
+        return int((self.context.get("description") or {}).get(f"{key}_total") or 0)
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_pending_activities_total(self, run: WorkflowRun) -> int:
+        return self._total("pending_activities")
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_pending_timers_total(self, run: WorkflowRun) -> int:
+        return self._total("pending_timers")
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_children_total(self, run: WorkflowRun) -> int:
+        return self._total("children")
 
 
 class StartWorkflowSerializer(serializers.Serializer):
