@@ -1,14 +1,18 @@
 #!/usr/bin/env python
-"""Benchmark: retention under load. The purge rate, and other workflows' latency with and without a purge.
+"""Benchmark: retention under load. The purge rate, and other workflows' latency while a purge runs.
 
     python bench/retention.py [--database-url postgres://...] [--broker redis://127.0.0.1:6379/5]
-                              [--expired 50000] [--events-per-run 10] [--rate 10] [--baseline-seconds 20]
+                              [--expired 30000] [--events-per-run 10] [--rate 10]
+                              [--phases 8] [--phase-seconds 10]
 
-Bulk-inserts ``--expired`` closed runs (closed two days ago, with their histories), then runs one real
-``celery worker`` (prefork, 2 children) twice while a client starts ``--rate`` three-activity workflows
-per second: first with a 30-day retention (nothing to purge: the baseline), then with a one-day retention
-(the worker's retention thread drains the backlog meanwhile). Prints the purge rate (runs/s) and the p50 /
-p95 latency (start to close) of the workflows started in each phase, and the ratio of the p95s.
+Bulk-inserts ``--expired`` closed runs (closed two days ago, with their histories) and starts one real
+``celery worker`` (prefork, 2 children, no retention of its own). A client starts ``--rate``
+three-activity workflows per second throughout, while the run alternates ``--phases`` phases of
+``--phase-seconds``: resting, then purging, and so on. In a purging phase a purger process runs the
+retention loop every worker runs (``retention.purge_pass``: the same batches, the same pacing) and stops at
+the phase's end. Each workflow counts for the phase it was started in, so both kinds of phase see the same
+machine, load and worker, interleaved in time. Prints the purge rate (runs/s), p50 / p95 latency (start
+to close) per phase and over each kind of phase, and the ratio of the p95s.
 The database is a fresh SQLite file in a temp dir unless ``--database-url`` names one, which is emptied.
 """
 
@@ -20,7 +24,9 @@ import json
 import os
 import random
 import shutil
+import subprocess
 import sys
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -28,27 +34,31 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import Worker, pct, setup_in_process, wait_workers_ready  # noqa: E402
+from bench.harness import Worker, loadavg, pct, setup_in_process, wait_workers_ready  # noqa: E402
 
 DAY = 86_400
+#: Workflows started in the first seconds of the load count for no phase: the worker warms up.
+WARM_UP_SECONDS = 3.0
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/5")
-    parser.add_argument("--expired", type=int, default=50_000)
+    parser.add_argument("--expired", type=int, default=30_000)
     parser.add_argument("--events-per-run", type=int, default=10)
     parser.add_argument("--rate", type=float, default=10.0, help="workflows started per second")
-    parser.add_argument("--baseline-seconds", type=float, default=20.0)
-    parser.add_argument("--max-seconds", type=float, default=300.0, help="give up on the purge after this")
+    parser.add_argument("--phases", type=int, default=8, help="resting and purging phases, alternating")
+    parser.add_argument("--phase-seconds", type=float, default=10.0)
+    parser.add_argument("--purger", action="store_true", help=argparse.SUPPRESS)  # the purging child
     options = parser.parse_args()
+    if options.purger:
+        return purger()
 
     scratch = setup_in_process(
         "df-retention-", "retention.sqlite3", options.database_url, "bench.settings",
         DJANGO_DEBUG="0", CELERY_BROKER_URL=options.broker, BENCH_RESULT_BACKEND=options.broker,
     )  # fmt: skip
-    env = dict(os.environ)
     from django.core.management import call_command
     from django.db import connection
 
@@ -64,88 +74,136 @@ def main() -> None:
     insert_expired(options.expired, options.events_per_run)
     events = HistoryEvent.objects.count()
     print(f"inserted {options.expired:,} expired runs, {events:,} events in {time.perf_counter() - began:.1f} s")
+    connection.close()
 
-    def phase(name: str, retention_days: int, until) -> list[float]:
-        settings = {"RETENTION": retention_days * DAY, "RETENTION_INTERVAL": 1.0}
-        worker = Worker(0, {**env, "BENCH_DURABLEFLOWS": json.dumps(settings)}, 2, "warning", scratch)
-        try:
-            worker.start()
-            wait_workers_ready([worker])
-            return run_load(name, options.rate, until)
-        finally:
-            worker.stop()
-
-    deadline = lambda seconds: lambda started: time.monotonic() - started >= seconds  # noqa: E731
-    baseline = phase("baseline", 30, deadline(options.baseline_seconds))
-    purge = Progress(options.expired, options.max_seconds)
-    during = phase("purge", 1, purge.done)
-
-    print(f"\npurge: {purge.deleted:,} runs in {purge.seconds:.1f} s = {purge.rate:,.0f} runs/s")
-    for name, latencies in (("without purge", baseline), ("during purge", during)):
-        print(
-            f"  {name:<14} {len(latencies):>4} workflows: p50 {pct(latencies, 50) * 1000:7.1f} ms, "
-            f"p95 {pct(latencies, 95) * 1000:7.1f} ms"
-        )
-    print(f"  p95 ratio (during / without): {pct(during, 95) / pct(baseline, 95):.2f}x")
+    env = dict(os.environ)
+    worker = Worker(0, {**env, "BENCH_DURABLEFLOWS": json.dumps({"RETENTION": None})}, 2, "warning", scratch)
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--purger"], env={**env, "BENCH_DURABLEFLOWS": json.dumps({"RETENTION": DAY})},
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+    )  # fmt: skip
+    try:
+        assert child.stdout is not None and child.stdin is not None
+        if child.stdout.readline().strip() != "ready":
+            raise RuntimeError("the purger did not start")
+        worker.start()
+        wait_workers_ready([worker])
+        load = f"load average at start {loadavg()}"
+        phases = alternate(options, child)
+        print(f"{load}, at end {loadavg()}")
+    finally:
+        worker.stop()
+        child.kill()
+    report(phases)
     shutil.rmtree(scratch, ignore_errors=True)
 
 
-class Progress:
-    """Polls how many expired runs remain; done once none does (or after ``limit`` seconds)."""
-
-    def __init__(self, total: int, limit: float) -> None:
-        self.total, self.limit = total, limit
-        self.first: float | None = None
-        self.last: float | None = None
+class Phase:
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.purging = index % 2 == 1
+        self.submitted: dict[str, datetime] = {}
+        self.latencies: list[float] = []
         self.deleted = 0
-        self.polled = 0.0
-
-    def done(self, started: float) -> bool:
-        from durableflows.models import WorkflowRun
-
-        now = time.monotonic()
-        if now - self.polled < 0.25:
-            return False
-        self.polled = now
-        remaining = WorkflowRun.objects.filter(workflow_name="bench.expired").count()
-        if remaining < self.total and self.first is None:
-            self.first = now
-        self.deleted, self.last = self.total - remaining, now
-        return remaining == 0 or now - started > self.limit
-
-    @property
-    def seconds(self) -> float:
-        return (self.last or 0) - (self.first or 0)
-
-    @property
-    def rate(self) -> float:
-        return self.deleted / self.seconds if self.seconds > 0 else float("nan")
+        self.seconds = 0.0
 
 
-def run_load(name: str, rate: float, until) -> list[float]:
-    """Start ``rate`` workflows per second until ``until(started)``; then wait for them; their latencies in s."""
+def alternate(options: argparse.Namespace, child: subprocess.Popen) -> list[Phase]:
+    """Start workflows at the rate through all phases, telling the purger when to purge; then collect."""
     import durableflows as df
     from bench.benchapp.workflows import three_steps
-    from durableflows.models import WorkflowRun
 
-    submitted: dict[str, datetime] = {}
-    started = time.monotonic()
-    count = 0
-    while not until(started):
-        due = started + count / rate
+    phases = [Phase(i) for i in range(options.phases)]
+    answers: list[str] = []
+    reader = threading.Thread(target=lambda: answers.extend(line.strip() for line in child.stdout), daemon=True)
+    reader.start()
+    began = time.monotonic() + WARM_UP_SECONDS
+    count, current = 0, -1
+    while True:
+        due = began - WARM_UP_SECONDS + count / options.rate
         with contextlib.suppress(ValueError):
             time.sleep(max(0.0, due - time.monotonic()))
+        now = time.monotonic()
+        index = int((now - began) // options.phase_seconds) if now >= began else -1
+        if index >= options.phases:
+            break
+        if index != current and index >= 0:
+            current = index
+            if phases[index].purging:
+                remaining = options.phase_seconds - (now - began - index * options.phase_seconds)
+                child.stdin.write(f"{remaining:.3f}\n")
         at = datetime.now(UTC)
-        submitted[df.start(three_steps, count, id=f"{name}-{count}").run_id] = at
+        run_id = df.start(three_steps, count, id=f"retention-{count}").run_id
+        if index >= 0:
+            phases[index].submitted[run_id] = at
         count += 1
+    purges = [phase for phase in phases if phase.purging]
+    deadline = time.monotonic() + options.phase_seconds + 30
+    while len(answers) < len(purges) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for phase, answer in zip(purges, answers, strict=False):
+        deleted, seconds = answer.split()
+        phase.deleted, phase.seconds = int(deleted), float(seconds)
+    collect(phases)
+    return phases
+
+
+def collect(phases: list[Phase]) -> None:
+    """Wait (up to two minutes) for every workflow to close; then each phase's latencies."""
+    from durableflows.models import WorkflowRun
+
+    submitted = {run_id: (phase, at) for phase in phases for run_id, at in phase.submitted.items()}
     give_up = time.monotonic() + 120
     while time.monotonic() < give_up:
-        closed = WorkflowRun.objects.filter(pk__in=list(submitted), closed_at__isnull=False)
-        if closed.count() == len(submitted):
+        if WorkflowRun.objects.filter(pk__in=list(submitted), closed_at__isnull=False).count() == len(submitted):
             break
         time.sleep(0.5)
-    rows = WorkflowRun.objects.filter(pk__in=list(submitted)).values_list("run_id", "closed_at")
-    return [(closed - submitted[str(run_id)]).total_seconds() for run_id, closed in rows if closed is not None]
+    rows = WorkflowRun.objects.filter(pk__in=list(submitted), closed_at__isnull=False).values_list("pk", "closed_at")
+    for run_id, closed in rows:
+        phase, at = submitted[str(run_id)]
+        phase.latencies.append((closed - at).total_seconds())
+
+
+def report(phases: list[Phase]) -> None:
+    def line(name: str, latencies: list[float], extra: str = "") -> str:
+        return (
+            f"  {name:<16} {len(latencies):>4} workflows: p50 {pct(latencies, 50) * 1000:7.1f} ms, "
+            f"p95 {pct(latencies, 95) * 1000:7.1f} ms{extra}"
+        )
+
+    print()
+    for phase in phases:
+        extra = f", purged {phase.deleted:,} runs in {phase.seconds:.1f} s" if phase.purging else ""
+        print(line(f"{phase.index + 1}: {'purging' if phase.purging else 'resting'}", phase.latencies, extra))
+    resting = [x for phase in phases if not phase.purging for x in phase.latencies]
+    purging = [x for phase in phases if phase.purging for x in phase.latencies]
+    deleted = sum(phase.deleted for phase in phases)
+    seconds = sum(phase.seconds for phase in phases)
+    print()
+    print(f"purge: {deleted:,} runs in {seconds:.1f} s of purging = {deleted / seconds if seconds else 0:,.0f} runs/s")
+    print(line("resting phases", resting))
+    print(line("purging phases", purging))
+    print(f"  p95 ratio (purging / resting): {pct(purging, 95) / pct(resting, 95):.2f}x")
+    print(f"  p50 ratio (purging / resting): {pct(purging, 50) / pct(resting, 50):.2f}x")
+
+
+def purger() -> None:
+    """The purging child: for each number of seconds read, run the workers' retention loop that long."""
+    import django
+
+    django.setup()
+    from durableflows.engine.retention import purge_pass
+
+    print("ready", flush=True)
+    for line in sys.stdin:
+        stopping = threading.Event()
+        timer = threading.Timer(float(line), stopping.set)
+        began = time.monotonic()
+        timer.start()
+        deleted = purge_pass(stopping)
+        seconds = time.monotonic() - began
+        timer.cancel()
+        print(deleted, f"{seconds:.3f}", flush=True)
 
 
 def insert_expired(count: int, events_per_run: int) -> None:

@@ -103,6 +103,7 @@ def purge(
         began = time.monotonic()
         with fork_guard.holding_off_forks():  # a worker's pool must not fork amid a batch (see fork_guard)
             runs, events, more = _delete_batch(cutoff, size)
+            _checkpoint()
         result.runs += runs
         result.events += events
         result.batches += 1
@@ -135,6 +136,19 @@ def _delete_batch(cutoff: datetime, size: int) -> tuple[int, int, bool]:
             return 0, sliced, True
         events = _delete_runs(ids)
         return len(ids), events, len(rows) == size or len(ids) < len(rows)
+
+
+def _checkpoint() -> None:
+    """On SQLite, copy what the batch wrote to the WAL into the database now, outside the write lock.
+
+    Otherwise the WAL the purge fills is checkpointed by whichever connection commits once it has grown
+    past SQLite's limit: most often a workflow task, which does it while still first in the writers' queue
+    (``durableflows.sqlite``), so every writer behind it waits too. A passive checkpoint takes no write lock.
+    """
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.vendor == "sqlite" and not connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 def _split_statements() -> bool:

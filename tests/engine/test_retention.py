@@ -283,3 +283,24 @@ def test_a_pass_rests_as_long_as_a_batch_took_and_caps_its_rate():
     assert retention.rest_after(0.05, 10) == pytest.approx(0.05 * retention.REST_FACTOR)  # slow batch: duty cycle
     fast = retention.rest_after(0.01, 500)  # a fast batch of many runs: the rate cap decides
     assert 500 / (0.01 + fast) == pytest.approx(retention.MAX_RUNS_PER_SECOND)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_sqlite_each_batch_checkpoints_the_wal_itself_outside_the_write_lock():
+    # Left to SQLite, the commit that finds the WAL too long checkpoints it, holding the writers' queue.
+    for i in range(5):
+        make_run(f"old-{i}", closed_days_ago=30 + i)
+    checkpoints: list[tuple[bool, bool]] = []
+
+    def watch(execute, sql, params, many, context):
+        if "wal_checkpoint" in sql:
+            checkpoints.append((connection.in_atomic_block, getattr(connection, "_holds_writer_lock", False)))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(watch):
+        result = retention.purge(WEEK, now=NOW, batch_size=2)
+    assert (result.runs, result.batches) == (5, 3)
+    if connection.vendor == "sqlite":
+        assert checkpoints == [(False, False)] * 3
+    else:  # PostgreSQL and MariaDB checkpoint on their own, apart from every session
+        assert checkpoints == []
