@@ -126,6 +126,9 @@ class Table(Generic[M]):
     def update(self, where: Mapping[str, Any], *, batch: Batch, **values: Any) -> Pending[int]: ...
     def update(self, where: Mapping[str, Any], *, batch: Batch | None = None, **values: Any) -> int | Pending[int]:
         """UPDATE the rows matching ``where``; the result is how many matched."""
+        return _submit(batch, *self._update(where, values), _rowcount)
+
+    def _update(self, where: Mapping[str, Any], values: Mapping[str, Any]) -> tuple[str, list[Any]]:
         connection = connections[DEFAULT_DB_ALIAS]
         condition, where_params = self._where(where, connection)
         key = ("update", tuple(values), self._shape(where))
@@ -133,7 +136,26 @@ class Table(Generic[M]):
         if sql is None:
             assignments = ", ".join(f"{self._names[name]} = %s" for name in values)
             self._sql[key] = sql = f"UPDATE {self._names['']} SET {assignments} WHERE {condition}"
-        return _submit(batch, sql, self._prep(values, connection) + where_params, _rowcount)
+        return sql, self._prep(values, connection) + where_params
+
+    def require(self, where: Mapping[str, Any], *, present: bool = True, lock: str = "", batch: Batch) -> None:
+        """Queue a check: a statement that fails unless a row matches ``where`` (``present=False``: unless none does).
+
+        For a batch that is one implicit transaction on PostgreSQL (``transactions.batch_is_atomic_alone``):
+        the failure rolls back every statement of the batch, so what a transaction would read and check
+        before writing is checked by the database itself, with no BEGIN and COMMIT round trips. The
+        failure is a division by zero (SQL has no statement to raise an error with): see ``unmet``.
+        ``lock`` (e.g. ``"FOR NO KEY UPDATE"``) locks the rows matched.
+        """
+        condition, params = self._where(where, connections[DEFAULT_DB_ALIAS])
+        rows = f"SELECT 1 FROM {self._names['']} WHERE {condition} {lock}".rstrip()
+        holds = "count(*) > 0" if present else "count(*) = 0"
+        batch.add(f"SELECT 1 / CASE WHEN {holds} THEN 1 ELSE 0 END FROM ({rows}) AS r", params)
+
+    def update_required(self, where: Mapping[str, Any], *, batch: Batch, **values: Any) -> None:
+        """Queue an UPDATE that fails, as ``require`` does, unless it matches a row."""
+        sql, params = self._update(where, values)
+        batch.add(f"WITH r AS ({sql} RETURNING 1) SELECT 1 / count(*) FROM r", params)
 
     @overload
     def save(self, obj: M, fields: Iterable[str], *, batch: None = None) -> int: ...
@@ -413,6 +435,11 @@ def _collector_resumed_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_collector_resumed_in_child)
+
+
+def unmet(exc: BaseException) -> bool:
+    """Whether ``exc`` is the failure of a check queued by ``Table.require`` or ``Table.update_required``."""
+    return getattr(exc.__cause__, "sqlstate", None) == "22012"  # division_by_zero
 
 
 def _rowcount(cursor: Any) -> int:

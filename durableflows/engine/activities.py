@@ -231,9 +231,20 @@ def complete(task: ActivityTask, *, batch: None = None, details: Any = ...) -> i
 def complete(task: ActivityTask, *, batch: Batch, details: Any = ...) -> Pending[int]: ...
 def complete(task: ActivityTask, *, batch: Batch | None = None, details: Any = UNCHANGED) -> int | Pending[int]:
     """Mark a successful attempt completed if it still holds (saving unsaved heartbeat ``details``): 1 if it did."""
+    where, values = _completion(task, details)
+    return storage.activity_tasks.update(where, batch=batch, **values)
+
+
+def complete_required(task: ActivityTask, *, batch: Batch, details: Any = UNCHANGED) -> None:
+    """``complete`` as a check of ``batch`` (``Table.update_required``): the batch fails unless the attempt holds."""
+    where, values = _completion(task, details)
+    storage.activity_tasks.update_required(where, batch=batch, **values)
+
+
+def _completion(task: ActivityTask, details: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     holds = {"id": task.pk, "attempt": task.attempt, "state": State.STARTED}
     saved = {} if details is UNCHANGED else {"heartbeat_details": details}
-    return storage.activity_tasks.update(holds, state=State.COMPLETED, closed_at=storage.now(), batch=batch, **saved)
+    return holds, {"state": State.COMPLETED, "closed_at": storage.now(), **saved}
 
 
 def completed_fact(task: ActivityTask, outcome: Outcome, held: int) -> tuple[EventType, dict] | None:

@@ -35,13 +35,20 @@ _SIGNALS = {
 
 
 def close_run(
-    run: WorkflowRun, event: Event, now: datetime, *, pending_work: bool = True, batch: Batch | None = None
+    run: WorkflowRun,
+    event: Event,
+    now: datetime,
+    *,
+    pending_work: bool = True,
+    batch: Batch | None = None,
+    notify: bool = True,
 ) -> WorkflowRun | None:
     """Close ``run`` (locked by the caller) as ``event`` says; returns the next run after continue-as-new.
 
     Sets the row's fields without saving them; the caller saves the row. The run's
     leftover inbox is deleted (signals and cancel requests go on to the next run after
-    continue-as-new) in ``batch`` if one is given.
+    continue-as-new) in ``batch`` if one is given. The Django signal of the close is sent on
+    commit; with ``notify=False``, the caller sends it with ``notify_closed`` once it has committed.
     """
     status = CLOSING_STATUS[event.type]
     run.status = status
@@ -79,7 +86,8 @@ def close_run(
     elif run.parent_id is not None:
         _notify_parent(run, status, event.data)
     storage.inbox.delete({"run_id": run.pk}, batch=batch)
-    _send_signal_on_commit(run, status)
+    if notify:
+        notify_closed(run)
     return successor
 
 
@@ -146,7 +154,9 @@ def _notify_parent(run: WorkflowRun, status: Status, data: dict[str, Any]) -> No
         )
 
 
-def _send_signal_on_commit(run: WorkflowRun, status: Status) -> None:
+def notify_closed(run: WorkflowRun) -> None:
+    """Send the Django signal of the run's close (``workflow_completed``, ...) once the transaction commits."""
+    status = Status(run.status)
     signal = _SIGNALS.get(status)
     if signal is None:
         return

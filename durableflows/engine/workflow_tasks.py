@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast, overload
 
-from django.db import IntegrityError, connection
+from django.db import DataError, IntegrityError, connection
 
 from .. import registry, storage
 from ..conf import df_settings
@@ -23,9 +23,9 @@ from ..errors import NonDeterminismError, UnknownWorkflowError, UpdateRejected
 from ..models import ActivityTask, InboxItem, Timer, UpdateRequest, WorkflowRun
 from ..options import ActivityOptions
 from ..runtime import Event, EventType, WorkflowExecution
-from ..sql import Batch, Pending
+from ..sql import Batch, Pending, unmet
 from ..status import Status
-from ..transactions import write_transaction
+from ..transactions import batch_is_atomic_alone, write_transaction
 from . import activities, closing, doorbell, stamps, timers
 from .cache import cache
 
@@ -278,11 +278,14 @@ def _process_ahead(
     fact = cast(tuple[EventType, dict[str, Any]], activities.completed_fact(task, outcome, held=1))  # held: a fact
     for fact_type, data in _expand(*fact):
         new_events += execution.apply(fact_type, data, now)
+    own_rows = _writes_only_own_rows(run, execution, new_events)
+    if own_rows and batch_is_atomic_alone():
+        return _advance_alone(task, outcome, expected, execution, new_events, now, eager=eager)
     with write_transaction():
         batch = Batch()
         locked = storage.runs.get({"run_id": run.pk}, lock=_lock_clause(), exists=_HAS_INBOX, batch=batch)
         held = activities.complete(task, batch=batch, details=outcome.heartbeat_details)
-        if not _writes_only_own_rows(run, execution, new_events):
+        if not own_rows:
             batch.run()
             return _persist(_as_assumed(locked.value, expected, held.value), execution, new_events, now, eager=eager)
         try:
@@ -293,6 +296,38 @@ def _process_ahead(
         if current.wake_at is not None or current.rung_at is not None or current.task_error:  # set meanwhile
             storage.runs.update({"run_id": run.pk}, wake_at=None, rung_at=None, task_error="")
         return result
+
+
+def _advance_alone(
+    task: ActivityTask,
+    outcome: activities.Outcome,
+    expected: int,
+    execution: WorkflowExecution,
+    new_events: list[Event],
+    now: datetime,
+    *,
+    eager: bool,
+) -> TaskResult:
+    """``_process_ahead``'s writes as one query on PostgreSQL: one implicit transaction, no BEGIN or COMMIT.
+
+    Its assumptions are checks at the head of the query, which fail all of it if the run moved on, has
+    facts waiting or the attempt no longer holds.
+    """
+    run = task.run
+    batch = Batch()
+    storage.runs.require(
+        {"run_id": run.pk, "status": Status.RUNNING, "history_length": expected}, lock=_lock_clause(), batch=batch
+    )
+    storage.inbox.require({"run_id": run.pk}, present=False, batch=batch)
+    activities.complete_required(task, batch=batch, details=outcome.heartbeat_details)
+    try:
+        return _persist(run, execution, new_events, now, eager=eager, batch=batch, alone=True)
+    except IntegrityError:  # another task appended these sequence numbers first
+        raise _Moved from None
+    except DataError as exc:
+        if unmet(exc):
+            raise _Moved from None
+        raise
 
 
 class _Moved(Exception):
@@ -329,8 +364,14 @@ def _persist(
     items: Sequence[InboxItem] = (),
     starting: bool = False,
     batch: Batch | None = None,
+    alone: bool = False,
 ) -> TaskResult:
-    """Write what the task decided: events, consumed facts, commands' rows, the run; after ``batch``'s statements."""
+    """Write what the task decided: events, consumed facts, commands' rows, the run; after ``batch``'s statements.
+
+    ``alone``: the batch is the task's whole transaction (``_advance_alone``), so what waits for a commit
+    is done after it runs; and the run's doorbell fields are cleared even if ``run`` shows none, as they
+    may have been set meanwhile.
+    """
     writes = batch or Batch()  # this task's own rows, sent together at the end
     storage.append_events(run, new_events, batch=writes)
     if items:
@@ -342,18 +383,22 @@ def _persist(
     if execution.vars != run.vars:
         run.vars = dict(execution.vars)  # a copy: the execution's own dict changes on, unseen, in later tasks
         changed.append("vars")
-    if run.wake_at is not None or run.rung_at is not None or run.task_error:
+    if alone or run.wake_at is not None or run.rung_at is not None or run.task_error:
         run.wake_at, run.rung_at, run.task_error = None, None, ""
         changed += ["wake_at", "rung_at", "task_error"]
     if starting:
         run.status, run.started_at = Status.RUNNING, now
         changed += ["status", "started_at"]
     if execution.closed_by is not None:
-        closing.close_run(run, execution.closed_by, now, pending_work=execution.has_pending_work, batch=writes)
+        closing.close_run(
+            run, execution.closed_by, now, pending_work=execution.has_pending_work, batch=writes, notify=not alone
+        )
         changed += ["status", "closed_at", "result", "error", "wake_at", "rung_at", "task_error"]
         scheduled = []  # closing cancelled them
     storage.runs.save(run, sorted(set(changed)), batch=writes)
     writes.run()
+    if alone and execution.closed_by is not None:
+        closing.notify_closed(run)
 
     eager_activity = next((task for task in scheduled if task.state == ActivityTask.State.STARTED), None)
     for task in scheduled:

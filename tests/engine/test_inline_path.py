@@ -35,10 +35,13 @@ def test_one_message_runs_a_three_activity_workflow_in_few_statements(worker_pro
     assert len(writes) <= 16, "\n".join(writes)
     if connection.vendor == "sqlite":
         assert len(transactions) == 4
-    if connection.vendor in ("postgresql", "mysql"):  # the backends whose batches go out as one query
+    if connection.vendor == "mysql":  # batches go out as one query
         # the first task: BEGIN, its reads in one round trip, its writes in another, COMMIT; each of the
         # three that apply an activity's result: BEGIN, its reads and writes in one round trip, COMMIT
         assert len(statements) == 4 + 3 * 3, "\n".join(statements)
+    if connection.vendor == "postgresql":  # ... and one query is one implicit transaction
+        # the three that apply an activity's result: checks and writes in one query, no BEGIN or COMMIT
+        assert len(statements) == 4 + 3 * 1, "\n".join(statements)
     assert not InboxItem.objects.exists()
     assert list(ActivityTask.objects.values_list("state", flat=True)) == ["completed"] * 3
 
@@ -174,3 +177,30 @@ def test_the_last_heartbeat_details_of_a_failed_attempt_are_saved_for_the_retry(
         del activities.overrides["engine.progress"]
     task = ActivityTask.objects.get()
     assert (task.state, task.attempt, task.heartbeat_details) == ("scheduled", 2, 3)
+
+
+def test_the_signal_of_a_close_is_sent_once_and_only_after_the_close_is_stored(worker_process):
+    from durableflows import signals
+    from durableflows.models import WorkflowRun
+
+    seen = []
+
+    def stored(sender, **kwargs):  # what the database holds when the receiver runs
+        seen.append((kwargs["status"], WorkflowRun.objects.get(pk=kwargs["run_id"]).status))
+
+    for signal in (signals.workflow_completed, signals.workflow_terminated):
+        signal.connect(stored)
+    try:
+        completed = df.start(three_steps, 1)
+        workflow_task(completed.run_id)
+        terminated = df.start(three_steps, 1)
+        overrides = _while_echo_runs(lambda: terminated.terminate("stop"))
+        try:  # the task that would have applied the result finds the run moved on, and stores nothing
+            workflow_task(terminated.run_id)
+        finally:
+            del overrides["engine.echo"]
+    finally:
+        for signal in (signals.workflow_completed, signals.workflow_terminated):
+            signal.disconnect(stored)
+    assert completed.result(timeout=0) == [1, 2, 3] and terminated.status == "terminated"
+    assert seen == [("completed", "completed"), ("terminated", "terminated")]

@@ -268,3 +268,37 @@ def test_a_process_forked_during_another_threads_read_collects_garbage_and_reads
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert gc.isenabled()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    os.environ.get("DATABASE_URL", "").split(":")[0] not in ("postgres", "postgresql"),
+    reason="checks are for batches that are one implicit transaction: PostgreSQL",
+)
+def test_an_unmet_check_rolls_back_every_statement_of_a_batch_sent_alone():
+    from durableflows.sql import unmet
+    from durableflows.transactions import batch_is_atomic_alone
+
+    assert batch_is_atomic_alone()
+    run = _run(status=Status.RUNNING)
+    runs.insert([run])
+    for check in (
+        lambda batch: runs.require({"run_id": run.pk, "history_length": 2}, lock="FOR NO KEY UPDATE", batch=batch),
+        lambda batch: runs.require({"run_id": run.pk}, present=False, batch=batch),
+        lambda batch: runs.update_required({"run_id": run.pk, "status": Status.PENDING}, batch=batch, vars={}),
+    ):
+        batch = Batch()
+        runs.update({"run_id": run.pk}, batch=batch, history_length=7)  # before the check: rolled back too
+        check(batch)
+        events.insert_rows([{"run_id": run.pk, "sequence": 9, "type": "VarSet", "timestamp": WHEN, "data": {}}],
+                           batch=batch)  # fmt: skip
+        with pytest.raises(Exception) as failed:
+            batch.run()
+        assert unmet(failed.value)
+        assert WorkflowRun.objects.get(pk=run.pk).history_length == 1 and not HistoryEvent.objects.exists()
+    batch = Batch()  # met: every statement stays
+    runs.require({"run_id": run.pk, "history_length": 1}, lock="FOR NO KEY UPDATE", batch=batch)
+    tasks.require({"run_id": run.pk}, present=False, batch=batch)
+    runs.update_required({"run_id": run.pk, "status": Status.RUNNING}, batch=batch, history_length=2)
+    batch.run()
+    assert WorkflowRun.objects.get(pk=run.pk).history_length == 2
