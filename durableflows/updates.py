@@ -59,8 +59,20 @@ class UpdateHandle(Generic[R]):
             raise WorkflowNotFound(f"{self.run_id!r} is not a run id") from None
         row = UpdateRequest.objects.select_related("run").filter(run_id=run_id, update_id=self.update_id).first()
         if row is None:
+            row = _handed_on(run_id, self.update_id)
+        if row is None:
             raise WorkflowNotFound(f"no update {self.update_id!r} for workflow {self.workflow_id!r}")
         return outcome(row)
+
+
+def _handed_on(run_id: uuid.UUID, update_id: str) -> UpdateRequest | None:
+    """The request in a later run of the workflow, if its run continued as new before deciding it."""
+    while (successor := WorkflowRun.objects.filter(continued_from_id=run_id).values_list("pk", flat=True).first()):
+        run_id = successor
+        row = UpdateRequest.objects.select_related("run").filter(run_id=run_id, update_id=update_id).first()
+        if row is not None:
+            return row
+    return None
 
 
 def outcome(row: UpdateRequest) -> tuple[bool, Any]:

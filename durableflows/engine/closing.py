@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 from .. import signals, storage
-from ..models import ActivityTask, Timer, WorkflowRun
+from ..models import ActivityTask, InboxItem, Timer, UpdateRequest, WorkflowRun
 from ..runtime import Event, EventType
-from ..sql import Batch
+from ..sql import Batch, Pending
 from ..status import Status
 from ..transactions import write_transaction
 from . import doorbell
@@ -25,7 +25,7 @@ CLOSING_STATUS = {
     EventType.WORKFLOW_TIMED_OUT: Status.TIMED_OUT,
 }
 #: Facts left in the inbox of a run that continues as new which its next run receives instead.
-_HANDED_ON = (EventType.SIGNAL_RECEIVED.value, EventType.CANCEL_REQUESTED.value)
+_HANDED_ON = (EventType.SIGNAL_RECEIVED.value, EventType.CANCEL_REQUESTED.value, EventType.UPDATE_ACCEPTED.value)
 _SIGNALS = {
     Status.COMPLETED: signals.workflow_completed,
     Status.FAILED: signals.workflow_failed,
@@ -81,8 +81,7 @@ def close_run(
             continued_from=run,
             subject=run.subject,
         )
-        # Signals and cancel requests the run did not get to were sent to the workflow id: the next run takes them.
-        storage.inbox.update({"run_id": run.pk, "type": _HANDED_ON}, run_id=successor.pk, batch=batch)
+        _hand_on(run, successor, batch=batch)
     elif run.parent_id is not None:
         _notify_parent(run, status, event.data)
     storage.inbox.delete({"run_id": run.pk}, batch=batch)
@@ -96,9 +95,32 @@ def settle_late_facts(run: WorkflowRun) -> None:
     successor = None
     if run.status == Status.CONTINUED_AS_NEW:
         successor = WorkflowRun.objects.filter(continued_from=run).first()
-    if successor is not None and storage.inbox.update({"run_id": run.pk, "type": _HANDED_ON}, run_id=successor.pk):
+    if successor is not None and _hand_on(run, successor):
         doorbell.ring_workflow(successor.pk, queue=successor.queue or None, coalesce=True)  # it may be closed too
     storage.inbox.delete({"run_id": run.pk})
+
+
+@overload
+def _hand_on(run: WorkflowRun, successor: WorkflowRun, *, batch: None = None) -> int: ...
+@overload
+def _hand_on(run: WorkflowRun, successor: WorkflowRun, *, batch: Batch | None) -> int | Pending[int]: ...
+def _hand_on(run: WorkflowRun, successor: WorkflowRun, *, batch: Batch | None = None) -> int | Pending[int]:
+    """Give the next run what was sent to the workflow id and its predecessor did not get to.
+
+    Signals, cancel requests and updates, with the updates' requests (their callers' handles follow them);
+    the result is how many facts went on. A request already retried against the next run stays there alone.
+    """
+    requests = UpdateRequest.objects.filter(run=run, state=UpdateRequest.State.REQUESTED)
+    retried = list(
+        UpdateRequest.objects.filter(run=successor, update_id__in=requests.values("update_id")).values_list(
+            "update_id", flat=True
+        )
+    )
+    if retried:
+        InboxItem.objects.filter(run=run, type=EventType.UPDATE_ACCEPTED, data__update_id__in=retried).delete()
+        requests.filter(update_id__in=retried).delete()
+    requests.update(run=successor)
+    return storage.inbox.update({"run_id": run.pk, "type": _HANDED_ON}, run_id=successor.pk, batch=batch)
 
 
 def terminate_run(run: WorkflowRun, reason: str, now: datetime | None = None) -> bool:
