@@ -7,19 +7,19 @@ own permissions.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import SEARCH_VAR
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from .. import search
 from ..errors import DurableFlowsError
 from ..models import WorkflowRun
 from ..timeline import build_timeline, render_svg
@@ -109,15 +109,7 @@ class WorkflowRunAdmin(OperationsMixin, admin.ModelAdmin):
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
         """Workflow id contains the term, or the run id is the term (a UUID)."""
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        condition = Q(workflow_id__icontains=term)
-        try:
-            condition |= Q(run_id=uuid.UUID(term))
-        except ValueError:
-            pass
-        return queryset.filter(condition), False  # one condition on one table: no subquery, no duplicates
+        return search.matching(queryset, search_term), False  # one condition on one table: no duplicates
 
     @admin.display(description="status", ordering="status")
     def status_display(self, run: WorkflowRun) -> SafeString:

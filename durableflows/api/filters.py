@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-
 import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 
+from .. import search
 from ..models import WorkflowRun
 from ..status import Status
 
@@ -23,15 +22,7 @@ class WorkflowRunFilter(django_filters.FilterSet):
         fields = ["status", "workflow", "workflow_id", "search"]
 
     def filter_search(self, queryset: QuerySet[WorkflowRun], name: str, value: str) -> QuerySet[WorkflowRun]:
-        value = value.strip()
-        if not value:
-            return queryset
-        condition = Q(workflow_id__icontains=value)
-        try:
-            condition |= Q(run_id=uuid.UUID(value))
-        except ValueError:
-            pass
-        return queryset.filter(condition)
+        return search.matching(queryset, value)
 
 
 class FilterBackend(DjangoFilterBackend):

@@ -39,6 +39,23 @@ def test_list_is_paginated_and_filtered(api, waiting, failed):
     assert len(api.get("/api/workflows/?workflow_id=failing-1").json()["results"]) == 1
 
 
+def test_a_search_pages_through_every_match_once_newest_first(api):
+    from datetime import timedelta
+
+    began = datetime(2026, 1, 1, tzinfo=UTC)
+    WorkflowRun.objects.bulk_create(
+        WorkflowRun(workflow_id=f"{kind}-{i}", workflow_name="ops.o", created_at=began + timedelta(seconds=i))
+        for kind in ("row", "other")
+        for i in range(30)
+    )
+    seen, url = [], "/api/workflows/?search=ROW&status=pending&page_size=7"
+    while url:
+        body = api.get(url).json()
+        seen += [row["workflow_id"] for row in body["results"]]
+        url = body["next"]
+    assert seen == [f"row-{i}" for i in reversed(range(30))]
+
+
 def test_list_pages_follow_the_cursor(api, waiting, failed):
     first = api.get("/api/workflows/?page_size=1").json()
     assert [row["workflow_id"] for row in first["results"]] == ["failing-1"] and first["previous"] is None
