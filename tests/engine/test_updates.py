@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import connections
 
 import durableflows as df
 from durableflows.engine import activities, doorbell
@@ -112,7 +113,9 @@ def test_async_twins_send_and_wait_without_holding_a_thread(transactional_db):
             await sync_to_async(activities.execute)(task.pk, task.attempt, ring_workflow=False)
             await process(handle.run_id)
             again = await handle.aupdate("add_item", Item("apple", 1), update_id="u-1", timeout=5)
-            return update.update_id, await update.aresult(timeout=5), again
+            outcome = update.update_id, await update.aresult(timeout=5), again
+            await sync_to_async(connections.close_all)()  # the ORM's thread: else its session outlives the test
+            return outcome
 
         assert asyncio.run(send()) == ("u-1", 1, 1)
     finally:
