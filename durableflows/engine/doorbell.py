@@ -122,9 +122,20 @@ def ring_activity(
     )
 
 
-def ring_probe(probe_pk: int, *, queue: str | None = None) -> None:
-    """After commit, send probe ``probe_pk`` down the queue doorbells for ``queue`` go to."""
+def ring_probe(probe_pk: int, *, queue: str) -> None:
+    """After commit, send probe ``probe_pk`` down the broker queue ``queue`` (see ``broker_queue``)."""
     transaction.on_commit(lambda: send(PROBE_TASK, [probe_pk], queue=queue))
+
+
+def broker_queue(task_name: str, queue: str | None = None) -> str:
+    """The broker queue a doorbell of ``task_name`` for a run or activity of ``queue`` goes to.
+
+    ``queue``, else ``DEFAULT_QUEUE``, else where the project's Celery ``task_routes`` send the task,
+    else Celery's default queue: what ``send`` leaves Celery to decide, decided the same way.
+    """
+    if queue or df_settings.DEFAULT_QUEUE:
+        return queue or df_settings.DEFAULT_QUEUE
+    return current_app.amqp.Router().route({}, task_name)["queue"].name
 
 
 def _send_stamped(stamps: Stamps | None, name: str, args: list[Any], **options: Any) -> None:

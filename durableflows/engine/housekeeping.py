@@ -76,7 +76,7 @@ def dispatch_due_activities(now: datetime) -> int:
     """
     lost = Q(dispatched_at__isnull=True)
     for queue, before in probes.delivered_before(now).items():
-        lost |= Q(queue=queue, dispatched_at__lte=before)
+        lost |= probes.in_queue(queue, doorbell.ACTIVITY_TASK) & Q(dispatched_at__lte=before)
     with write_transaction():
         due = storage.claim_batch(
             ActivityTask.objects.filter(state=State.SCHEDULED, due_at__lte=now, cancel_requested=False).filter(lost)
@@ -98,10 +98,11 @@ def ring_runs_needing_a_task(now: datetime) -> int:
     """
     queries = [WorkflowRun.objects.filter(wake_at__lte=now).order_by("wake_at")]  # only open runs have a wake_at
     for queue, before in probes.delivered_before(now).items():
-        queries.append(WorkflowRun.objects.filter(rung_at__lte=before, queue=queue).order_by("rung_at"))
+        in_queue = probes.in_queue(queue, doorbell.WORKFLOW_TASK)
+        queries.append(WorkflowRun.objects.filter(in_queue, rung_at__lte=before).order_by("rung_at"))
         waiting = InboxItem.objects.filter(
+            probes.in_queue(queue, doorbell.WORKFLOW_TASK, "run__queue"),
             created_at__lte=before,
-            run__queue=queue,
             run__status__in=OPEN,
             run__rung_at__isnull=True,  # else its own doorbell is in flight
             run__wake_at__isnull=True,  # else it is rung when due

@@ -5,7 +5,8 @@ is a marker message sent to the same queue; queues are first in, first out, so o
 taken the probe, every doorbell sent to that queue before it has left the queue too. A doorbell
 still unanswered ``REDELIVERY_TIMEOUT`` seconds after a later probe was taken is lost (its worker
 died, or dropped it on a broker reconnect) and is rung again; one still queued never is, however
-long the queue.
+long the queue. Probes are kept per broker queue (``doorbell.broker_queue``), so they follow the
+project's Celery ``task_routes`` as the doorbells do.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def send_probes(now: datetime) -> int:
             QueueProbe.objects.filter(reduce(operator.or_, passed)).delete()  # passed by a newer one
         for queue in due:
             probe = QueueProbe.objects.create(queue=queue, sent_at=now)
-            doorbell.ring_probe(probe.pk, queue=queue or None)
+            doorbell.ring_probe(probe.pk, queue=queue)
     return len(due)
 
 
@@ -65,15 +66,24 @@ def _due(queue: str, last: datetime) -> bool:
 
 
 def _queues_in_flight(since: datetime) -> set[str]:
-    """The queues of the oldest doorbells in flight since ``since``: unanswered runs, activities and facts."""
+    """The broker queues of the oldest doorbells in flight since ``since``: unanswered runs, activities and facts."""
     runs = WorkflowRun.objects.filter(rung_at__lte=since).order_by("rung_at")
     tasks = ActivityTask.objects.filter(state=ActivityTask.State.SCHEDULED, dispatched_at__lte=since).order_by()
     facts = InboxItem.objects.filter(created_at__lte=since).order_by("created_at")
-    return (
-        set(runs.values_list("queue", flat=True)[:SAMPLE])
-        | set(tasks.values_list("queue", flat=True)[:SAMPLE])
-        | set(facts.values_list("run__queue", flat=True)[:SAMPLE])
-    )
+    workflow_queues = set(runs.values_list("queue", flat=True)[:SAMPLE])
+    workflow_queues |= set(facts.values_list("run__queue", flat=True)[:SAMPLE])
+    activity_queues = set(tasks.values_list("queue", flat=True)[:SAMPLE])
+    return {doorbell.broker_queue(doorbell.WORKFLOW_TASK, queue) for queue in workflow_queues} | {
+        doorbell.broker_queue(doorbell.ACTIVITY_TASK, queue) for queue in activity_queues
+    }
+
+
+def in_queue(broker_queue: str, task_name: str, field: str = "queue") -> Q:
+    """The rows (``field``: their queue) whose doorbells of ``task_name`` go to ``broker_queue``."""
+    rows = Q(**{field: broker_queue})
+    if doorbell.broker_queue(task_name) == broker_queue:
+        rows |= Q(**{field: ""})
+    return rows
 
 
 def mark_taken(probe_pk: int) -> None:

@@ -15,6 +15,8 @@ from durableflows.tasks import queue_probe
 
 pytestmark = pytest.mark.django_db
 
+DEFAULT = "celery"  # Celery's default queue, as this project leaves it
+
 
 @pytest.fixture
 def sent(monkeypatch):
@@ -47,8 +49,8 @@ def test_queues_with_doorbells_in_flight_are_probed_every_fifth_of_the_timeout(
     a_run("default", rung_at=now - 2 * interval)
     a_run("slow", rung_at=now - 2 * interval, queue="slow")
     assert probe_sweep(now, django_capture_on_commit_callbacks) == 2
-    assert sorted((name, queue or "") for name, _, queue in sent) == [
-        (doorbell.PROBE_TASK, ""),
+    assert sorted((name, queue) for name, _, queue in sent) == [
+        (doorbell.PROBE_TASK, DEFAULT),  # where a doorbell without a queue goes: Celery's default queue here
         (doorbell.PROBE_TASK, "slow"),
     ]
     assert probe_sweep(now + interval / 2, django_capture_on_commit_callbacks) == 0
@@ -84,7 +86,29 @@ def test_a_taken_probe_marks_everything_sent_before_it_as_delivered(sent, django
     assert taken is not None
     assert probes.delivered_before(taken) == {}  # too recently: the doorbells may still be starting
     later = taken + timedelta(seconds=df_settings.REDELIVERY_TIMEOUT)
-    assert probes.delivered_before(later) == {"": now - stamps.SLACK}  # a doorbell's time may precede its publish
+    assert probes.delivered_before(later) == {DEFAULT: now - stamps.SLACK}  # a doorbell's time may precede its publish
+
+
+def test_probes_follow_the_projects_task_routes_as_the_doorbells_do(
+    sent, monkeypatch, django_capture_on_commit_callbacks
+):
+    from celery import current_app
+    from celery.app.routes import prepare
+
+    # the project's CELERY_TASK_ROUTES, as Celery holds them once read
+    monkeypatch.setattr(current_app.amqp, "_rtable", prepare({doorbell.ACTIVITY_TASK: {"queue": "activities"}}))
+    now = storage.now()
+    old = now - timedelta(hours=1)
+    run = a_run("routed", rung_at=old)  # its doorbell went to the default queue
+    ActivityTask.objects.create(run=run, activity_id=1, name="engine.step", due_at=old, dispatched_at=old)
+    probe_sweep(now, django_capture_on_commit_callbacks)
+    assert sorted(queue for _, _, queue in sent) == ["activities", DEFAULT]
+    activities_probe = next(pk for _, pk, queue in sent if queue == "activities")
+    queue_probe(activities_probe)  # taken from "activities" only: the default queue may still hold the run's
+    later = QueueProbe.objects.get(pk=activities_probe).taken_at + timedelta(seconds=df_settings.REDELIVERY_TIMEOUT)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert housekeeping.dispatch_due_activities(later) == 1  # lost: a probe sent after it left its queue
+        assert housekeeping.ring_runs_needing_a_task(later) == 0  # perhaps still queued: not rung twice
 
 
 def test_probes_passed_by_a_newer_taken_one_are_dropped(sent, django_capture_on_commit_callbacks):
