@@ -79,7 +79,8 @@ class WorkflowRun(models.Model):
             models.Index(fields=["subject_type", "subject_id"], name="df_run_subject"),
             # the changelist's other orderings (Django adds the primary key to every one) and its "stuck" filter
             models.Index(fields=["started_at", "run_id"], name="df_run_started"),
-            models.Index(fields=["closed_at", "run_id"], name="df_run_closed"),
+            # closed, newest first: the open runs (no close time) come first, in the lists' order
+            models.Index(fields=["-closed_at", "-created_at", "run_id"], name="df_run_closed"),
             models.Index(fields=["-created_at", "run_id"], name="df_run_stuck", condition=~Q(task_error="")),
             # a run's children: once SQLite's ANALYZE has seen that most runs have no parent, it scans the
             # table rather than use the plain foreign-key index; this one holds only runs that have one

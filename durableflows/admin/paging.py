@@ -17,7 +17,7 @@ from django.utils.functional import cached_property
 #: Above this many rows (by PostgreSQL's statistics) the changelist shows an estimated count.
 ESTIMATE_ABOVE = 50_000
 #: On PostgreSQL, a search that matches at most this many runs is paged from all their keys, read in order at once.
-SEARCH_KEYS_AT_ONCE = 5_000
+SEARCH_KEYS_AT_ONCE = 20_000
 
 
 class RunPaginator(Paginator):
