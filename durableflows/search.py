@@ -8,6 +8,12 @@ from django.db.models import Q, QuerySet
 
 from .models import WorkflowRun
 
+#: On PostgreSQL, a search that finds at most this many runs is paged from all their keys, read at once:
+#: ordered by creation and with a ``LIMIT``, PostgreSQL walks the creation-order index hoping to meet the
+#: matches early, and matches that cluster far down it (ids given in sequence, searched by a prefix) make
+#: it read most runs. Read at once, they come through the trigram index: 11,111 keys in 19 ms at 1M runs.
+KEYS_AT_ONCE = 20_000
+
 
 def matching(queryset: QuerySet[WorkflowRun], term: str) -> QuerySet[WorkflowRun]:
     """The runs of ``queryset`` that ``term`` finds; all of them for a blank term. One condition, no subquery."""

@@ -14,10 +14,10 @@ from django.db import connections
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
+from .. import search
+
 #: Above this many rows (by PostgreSQL's statistics) the changelist shows an estimated count.
 ESTIMATE_ABOVE = 50_000
-#: On PostgreSQL, a search that matches at most this many runs is paged from all their keys, read in order at once.
-SEARCH_KEYS_AT_ONCE = 20_000
 
 
 class RunPaginator(Paginator):
@@ -39,11 +39,9 @@ class RunPaginator(Paginator):
         queryset: QuerySet = self.object_list  # type: ignore[assignment]  # the admin pages querysets
         keys = queryset.values_list("pk", flat=True)
         postgresql = connections[queryset.db].vendor == "postgresql"
-        if self.searched and postgresql and self.count <= SEARCH_KEYS_AT_ONCE:
-            # With a LIMIT, PostgreSQL walks the order's index hoping to meet matches early: matches that
-            # cluster far down it (ids given in sequence, searched by a prefix) make it read most runs.
-            # Without one it reads the matches through the trigram index and sorts them. (Elsewhere no
-            # index finds the matches: the LIMIT at least lets the scan stop at the page's last one.)
+        if self.searched and postgresql and self.count <= search.KEYS_AT_ONCE:
+            # All of them in order, with no LIMIT (see search.KEYS_AT_ONCE). Elsewhere no index finds the
+            # matches: the LIMIT at least lets the scan stop at the page's last one.
             ids = list(keys)[bottom : bottom + self.per_page]
         else:
             ids = list(keys[bottom : bottom + self.per_page])

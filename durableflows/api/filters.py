@@ -10,6 +10,9 @@ from .. import search
 from ..models import WorkflowRun
 from ..status import Status
 
+#: The query parameter of the search box (``search.matching``).
+SEARCH_PARAM = "search"
+
 
 class WorkflowRunFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Status.choices(), help_text="runs in this status")
@@ -19,7 +22,7 @@ class WorkflowRunFilter(django_filters.FilterSet):
 
     class Meta:
         model = WorkflowRun
-        fields = ["status", "workflow", "workflow_id", "search"]
+        fields = ["status", "workflow", "workflow_id", SEARCH_PARAM]
 
     def filter_search(self, queryset: QuerySet[WorkflowRun], name: str, value: str) -> QuerySet[WorkflowRun]:
         return search.matching(queryset, value)

@@ -10,12 +10,18 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.apps import apps
+from django.db import connections
+from django.db.models import QuerySet
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import extend_schema as spectacular_extend_schema
 from rest_framework.authentication import BaseAuthentication, BasicAuthentication, SessionAuthentication
 from rest_framework.pagination import CursorPagination
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
+
+from .. import search
+from ..models import WorkflowRun
+from .filters import SEARCH_PARAM
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -75,9 +81,37 @@ class KeysetPagination(CursorPagination):
 
 
 class RunCursorPagination(KeysetPagination):
-    """Runs, newest first."""
+    """Runs, newest first.
+
+    On PostgreSQL, a search (``?search=``) that finds at most ``search.KEYS_AT_ONCE`` runs is paged from
+    their keys, read at once and sorted here, rather than by walking every run in order to meet them.
+    """
 
     ordering = ("-created_at", "run_id")
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any] | None:
+        window = self._search_window(queryset, request)
+        return super().paginate_queryset(queryset if window is None else queryset.filter(pk__in=window), request, view)
+
+    def _search_window(self, queryset: QuerySet, request: Request) -> list[Any] | None:
+        """The keys of the runs found that this page's statement may read: what it would read, from the start.
+
+        ``None`` when there is no search, not on PostgreSQL, or when it finds too many runs to read at once.
+        """
+        if not request.query_params.get(SEARCH_PARAM, "").strip() or connections[queryset.db].vendor != "postgresql":
+            return None
+        found = list(queryset.order_by().values_list("created_at", "pk")[: search.KEYS_AT_ONCE + 1])
+        if len(found) > search.KEYS_AT_ONCE:
+            return None
+        found.sort(key=lambda key: key[1])
+        found.sort(key=lambda key: key[0], reverse=True)  # the ordering: newest first, then by run id
+        offset, reverse, position = self.decode_cursor(request) or (0, False, None)
+        if reverse:
+            found.reverse()
+        if position is not None:  # past the position, as CursorPagination filters
+            at = WorkflowRun._meta.get_field("created_at").to_python(position)
+            found = [key for key in found if (key[0] > at if reverse else key[0] < at)]
+        return [pk for _, pk in found[: offset + (self.get_page_size(request) or 0) + 1]]
 
 
 class EventCursorPagination(KeysetPagination):

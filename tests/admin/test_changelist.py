@@ -96,9 +96,9 @@ def test_the_stuck_filter_is_one_condition_on_the_table_not_a_subquery(viewer):
 
 @pytest.mark.parametrize("keys_at_once", [5_000, 10])
 def test_a_search_pages_through_every_match_once_newest_first(viewer, monkeypatch, keys_at_once):
-    from durableflows.admin import paging
+    from durableflows import search
 
-    monkeypatch.setattr(paging, "SEARCH_KEYS_AT_ONCE", keys_at_once)
+    monkeypatch.setattr(search, "KEYS_AT_ONCE", keys_at_once)
     add_runs(120)
     WorkflowRun.objects.bulk_create(WorkflowRun(workflow_id=f"other-{i}", workflow_name="ops.o") for i in range(30))
     client = signed_in(viewer)

@@ -39,21 +39,46 @@ def test_list_is_paginated_and_filtered(api, waiting, failed):
     assert len(api.get("/api/workflows/?workflow_id=failing-1").json()["results"]) == 1
 
 
-def test_a_search_pages_through_every_match_once_newest_first(api):
+@pytest.mark.parametrize("keys_at_once", [20_000, 10])  # read at once (PostgreSQL), or a walk in order
+def test_a_search_pages_through_every_match_once_newest_first_and_back(api, monkeypatch, keys_at_once):
     from datetime import timedelta
 
+    from durableflows import search
+
+    monkeypatch.setattr(search, "KEYS_AT_ONCE", keys_at_once)
     began = datetime(2026, 1, 1, tzinfo=UTC)
     WorkflowRun.objects.bulk_create(
         WorkflowRun(workflow_id=f"{kind}-{i}", workflow_name="ops.o", created_at=began + timedelta(seconds=i))
         for kind in ("row", "other")
         for i in range(30)
     )
-    seen, url = [], "/api/workflows/?search=ROW&status=pending&page_size=7"
+    rows = WorkflowRun.objects.filter(workflow_id__startswith="row").order_by("-created_at", "pk")
+    newest_first = [run.workflow_id for run in rows]
+    pages, url = [], "/api/workflows/?search=ROW&status=pending&page_size=7"
     while url:
         body = api.get(url).json()
-        seen += [row["workflow_id"] for row in body["results"]]
+        pages.append(([row["workflow_id"] for row in body["results"]], body["previous"]))
         url = body["next"]
-    assert seen == [f"row-{i}" for i in reversed(range(30))]
+    assert [workflow_id for page, _ in pages for workflow_id in page] == newest_first
+    back, url = [], pages[-1][1]
+    while url:
+        body = api.get(url).json()
+        back = [row["workflow_id"] for row in body["results"]] + back
+        url = body["previous"]
+    assert back + pages[-1][0] == newest_first
+
+
+def test_on_postgresql_a_search_that_finds_few_runs_reads_them_by_key(api, waiting, failed):
+    """Ordered by creation with a LIMIT, PostgreSQL may walk every run in that order to meet the matches."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert [r["workflow_id"] for r in api.get("/api/workflows/?search=order").json()["results"]] == ["order-1"]
+    pages = [q["sql"] for q in queries if "ORDER BY" in q["sql"] and "workflowrun" in q["sql"]]
+    assert len(pages) == 1, pages
+    by_key = f'{connection.ops.quote_name("run_id")} IN ('
+    assert (by_key in pages[0]) == (connection.vendor == "postgresql"), pages
 
 
 def test_list_pages_follow_the_cursor(api, waiting, failed):
