@@ -7,20 +7,22 @@ project's ``REST_FRAMEWORK`` setting says (or when it has none).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.apps import apps
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import Field, Model, QuerySet
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import extend_schema as spectacular_extend_schema
 from rest_framework.authentication import BaseAuthentication, BasicAuthentication, SessionAuthentication
-from rest_framework.pagination import CursorPagination
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 
 from .. import search
-from ..models import WorkflowRun
+from ..models import HistoryEvent, WorkflowRun
 from .filters import SEARCH_PARAM
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -78,6 +80,19 @@ class KeysetPagination(CursorPagination):
     page_size = PAGE_SIZE
     page_size_query_param = "page_size"
     max_page_size = MAX_PAGE_SIZE
+    #: The model paged, whose field of the first ordering holds a cursor's position.
+    model: type[Model]
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        """DRF's, refusing a cursor whose position the ordering's field cannot hold (a forged one): 404, not 500."""
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None:
+            try:
+                field = cast(Field, self.model._meta.get_field(self.ordering[0].lstrip("-")))  # a column
+                field.to_python(cursor.position)
+            except DjangoValidationError:
+                raise NotFound(self.invalid_cursor_message) from None
+        return cursor
 
 
 class RunCursorPagination(KeysetPagination):
@@ -88,6 +103,7 @@ class RunCursorPagination(KeysetPagination):
     """
 
     ordering = ("-created_at", "run_id")
+    model = WorkflowRun
 
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any] | None:
         window = self._search_window(queryset, request)
@@ -118,6 +134,7 @@ class EventCursorPagination(KeysetPagination):
     """One run's history, in order."""
 
     ordering = ("sequence",)
+    model = HistoryEvent
 
 
 def extend_schema(**kwargs: Any) -> Callable[[F], F]:

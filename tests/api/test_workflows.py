@@ -100,6 +100,10 @@ def test_list_rejects_bad_filters_field_by_field(api, query, field):
 
 def test_list_with_a_forged_cursor_is_404(api, waiting):
     assert api.get("/api/workflows/?cursor=bz1hYmM%3D").status_code == 404
+    # well formed, with a position that is not a time (p=not-a-date), with and without a search
+    assert api.get("/api/workflows/?cursor=cD1ub3QtYS1kYXRl").status_code == 404
+    assert api.get("/api/workflows/?cursor=cD1ub3QtYS1kYXRl&search=order").status_code == 404
+    assert api.get("/api/workflows/order-1/history/?cursor=cD1ub3QtYS1kYXRl").status_code == 404  # not a number
 
 
 # --- start --------------------------------------------------------------------------------
